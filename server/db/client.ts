@@ -1,0 +1,53 @@
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import { Pool } from "pg";
+import { env } from "@/server/env";
+import * as schema from "./schema";
+
+export type Db = NodePgDatabase<typeof schema>;
+/** A transaction handle; domain functions that must run inside one take this. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** Either the pool-backed database or an open transaction. */
+export type DbOrTx = Db | Tx;
+
+type Holder = { __keysteadPool?: Pool; __keysteadDb?: Db };
+// Next compiles route handlers and instrumentation into separate bundles: keep one pool per process on globalThis.
+const holder = globalThis as unknown as Holder;
+
+export function databaseUrl(): string {
+  const url = env().DATABASE_URL ?? process.env.DATABASE_URL;
+  if (!url) throw new Error("DATABASE_URL is not set and the embedded PostgreSQL has not been started");
+  return url;
+}
+
+export function createPool(url: string, max = 10): Pool {
+  const pool = new Pool({ connectionString: url, max });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on("error", (err) => console.error("[db] idle client error:", err.message));
+  pool.on("connect", (client) => {
+    client.on("error", (err) => console.error("[db] client error:", err.message));
+  });
+  return pool;
+}
+
+export function pool(): Pool {
+  holder.__keysteadPool ??= createPool(databaseUrl(), 20);
+  return holder.__keysteadPool;
+}
+
+export function db(): Db {
+  holder.__keysteadDb ??= drizzle({ client: pool(), schema });
+  return holder.__keysteadDb;
+}
+
+export function dbFromPool(p: Pool): Db {
+  return drizzle({ client: p, schema });
+}
+
+export async function closeDb() {
+  const p = holder.__keysteadPool;
+  holder.__keysteadPool = undefined;
+  holder.__keysteadDb = undefined;
+  await p?.end();
+}
+
+export { schema };

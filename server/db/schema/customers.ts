@@ -1,0 +1,18 @@
+import { sql } from "drizzle-orm";
+import { pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { createdAt, id, ts } from "./_columns";
+
+export const customers = pgTable(
+  "customers",
+  {
+    id: id(),
+    /** Stored as given; matched case-insensitively through the unique index on lower(email). */
+    email: text("email").notNull(),
+    name: text("name"),
+    stripeCustomerId: text("stripe_customer_id").unique(),
+    createdAt: createdAt(),
+    /** Set when the Stripe customer is deleted; licenses stay, the link to Stripe is gone. */
+    deletedAt: ts("deleted_at"),
+  },
+  (t) => [uniqueIndex("customers_email_lower_unique").on(sql`lower(${t.email})`)],
+);

@@ -1,0 +1,68 @@
+import { eq } from "drizzle-orm";
+import { licenses, plans } from "@/server/db/schema";
+import type { DbOrTx } from "@/server/db/client";
+import { recordAudit, type Actor } from "@/server/domain/audit/record";
+import { addDays, now } from "@/server/domain/clock";
+import { AppError } from "@/server/domain/errors";
+import { generateLicenseKey, sealLicenseKey } from "./license-key";
+
+export type LicenseRow = typeof licenses.$inferSelect;
+
+export type IssueLicenseInput = {
+  planId: string;
+  customerId: string;
+  /** Activations allowed; default: the plan's seats. */
+  maxActivations?: number;
+  /** Default: now + the plan's duration, or perpetual. */
+  expiresAt?: Date | null;
+  source: "stripe" | "manual" | "import";
+  stripe?: {
+    checkoutSessionId?: string | null;
+    lineItemId?: string | null;
+    subscriptionId?: string | null;
+    paymentIntentId?: string | null;
+  };
+};
+
+/**
+ * Issues one license with a fresh key. Call inside the transaction that also records why it was issued
+ * (the Stripe event, the admin action) and queues its email. Returns the plain key: the only time it exists
+ * outside its sealed form.
+ */
+export async function issueLicense(tx: DbOrTx, actor: Actor, input: IssueLicenseInput) {
+  const [plan] = await tx.select().from(plans).where(eq(plans.id, input.planId));
+  if (!plan) throw new AppError("PLAN_NOT_FOUND", "That plan does not exist.");
+  const maxActivations = input.maxActivations ?? plan.seats;
+  if (!Number.isInteger(maxActivations) || maxActivations < 1) {
+    throw new AppError("BAD_REQUEST", "A license needs at least one seat.");
+  }
+  const expiresAt =
+    input.expiresAt !== undefined ? input.expiresAt : plan.durationDays ? addDays(now(), plan.durationDays) : null;
+
+  const key = generateLicenseKey();
+  const [license] = await tx
+    .insert(licenses)
+    .values({
+      ...sealLicenseKey(key),
+      customerId: input.customerId,
+      planId: plan.id,
+      status: "active",
+      maxActivations,
+      expiresAt,
+      source: input.source,
+      stripeCheckoutSessionId: input.stripe?.checkoutSessionId ?? null,
+      stripeLineItemId: input.stripe?.lineItemId ?? null,
+      stripeSubscriptionId: input.stripe?.subscriptionId ?? null,
+      stripePaymentIntentId: input.stripe?.paymentIntentId ?? null,
+      createdAt: now(),
+      updatedAt: now(),
+    })
+    .returning();
+  await recordAudit(tx, actor, {
+    action: "license.issued",
+    subjectType: "license",
+    subjectId: license!.id,
+    after: { plan: plan.slug, maxActivations, expiresAt, source: input.source, keyHint: license!.keyHint },
+  });
+  return { license: license!, key };
+}

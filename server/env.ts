@@ -1,0 +1,152 @@
+import { z } from "zod";
+
+/**
+ * Every setting Keystead reads, parsed once. Nothing else in the codebase touches process.env for these
+ * (the embedded-PostgreSQL bootstrap is the one exception: it decides DATABASE_URL before this runs).
+ *
+ * A bad value stops start-up with one line naming the setting: see `loadEnv`.
+ */
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? undefined : v))
+  .optional();
+
+const intSetting = (def: number, min = 0) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return def;
+      if (!/^\d+$/.test(v.replaceAll(",", "").replaceAll("_", ""))) {
+        ctx.addIssue({ code: "custom", message: `must be a whole number, got "${v}"` });
+        return z.NEVER;
+      }
+      const n = Number(v.replaceAll(",", "").replaceAll("_", ""));
+      if (n < min) {
+        ctx.addIssue({ code: "custom", message: `must be at least ${min}, got ${n}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const urlSetting = (protocols: string[]) =>
+  optionalString.refine(
+    (v) => {
+      if (v === undefined) return true;
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.join(" or ")}//` },
+  );
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    DATABASE_URL: urlSetting(["postgres:", "postgresql:"]),
+    APP_URL: urlSetting(["http:", "https:"]).transform((v) => (v ?? "http://localhost:3000").replace(/\/+$/, "")),
+    PORT: intSetting(3000, 1),
+    AUTH_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, {
+      message: "must be at least 16 characters (try: openssl rand -base64 32)",
+    }),
+    ADMIN_EMAILS: optionalString.transform((v) =>
+      (v ?? "")
+        .split(",")
+        .map((e) => e.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+    ADMIN_API_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
+      message: "must be at least 16 characters",
+    }),
+    STRIPE_SECRET_KEY: optionalString.refine((v) => v === undefined || /^(sk|rk)_/.test(v), {
+      message: "must start with sk_ or rk_",
+    }),
+    STRIPE_WEBHOOK_SECRET: optionalString.refine((v) => v === undefined || v.startsWith("whsec_"), {
+      message: "must start with whsec_",
+    }),
+    STRIPE_API_URL: urlSetting(["http:", "https:"]),
+    RESEND_API_KEY: optionalString,
+    RESEND_BASE_URL: urlSetting(["http:", "https:"]),
+    SMTP_URL: urlSetting(["smtp:", "smtps:"]),
+    EMAIL_FROM: optionalString.transform((v) => v ?? "Keystead <licenses@localhost>"),
+    OFFLINE_TOKEN_TTL: intSetting(1_209_600, 60),
+    RATE_LIMIT_IP: intSetting(300),
+    RATE_LIMIT_KEY: intSetting(60),
+    WORKER: z
+      .enum(["on", "off", ""])
+      .optional()
+      .transform((v) => (v === "off" ? "off" : "on")),
+    /** First retry delay for emails and Stripe events; doubles each attempt (capped at one hour). */
+    RETRY_BASE_MS: intSetting(10_000, 1),
+    /** How often the worker looks for jobs scheduled in the future (new jobs are noticed at once). */
+    WORKER_POLL_INTERVAL_MS: intSetting(2_000, 50),
+    /** Days before expiry to remind customers whose license will not renew by itself. */
+    EXPIRY_REMINDER_DAYS: optionalString.transform((v, ctx) => {
+      const days = (v ?? "7,1").split(",").map((d) => Number(d.trim()));
+      if (days.some((d) => !Number.isInteger(d) || d <= 0)) {
+        ctx.addIssue({ code: "custom", message: `must be comma-separated whole days, got "${v}"` });
+        return z.NEVER;
+      }
+      return days;
+    }),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === "production" && !env.AUTH_SECRET) {
+      ctx.addIssue({ code: "custom", path: ["AUTH_SECRET"], message: "is required in production" });
+    }
+    if (env.RESEND_API_KEY && env.SMTP_URL) {
+      ctx.addIssue({ code: "custom", path: ["SMTP_URL"], message: "set either SMTP_URL or RESEND_API_KEY, not both" });
+    }
+  });
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export class EnvError extends Error {
+  constructor(readonly setting: string, detail: string) {
+    super(`Invalid setting ${setting}: ${detail}`);
+    this.name = "EnvError";
+  }
+}
+
+/** Parses a settings object; throws EnvError naming the first bad setting. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = EnvSchema.safeParse(source);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new EnvError(String(issue.path[0] ?? "environment"), issue.message);
+  }
+  return result.data;
+}
+
+const cache = globalThis as unknown as { __keysteadEnv?: Env };
+
+/** The process's settings, parsed on first use. */
+export function env(): Env {
+  cache.__keysteadEnv ??= parseEnv(process.env);
+  return cache.__keysteadEnv;
+}
+
+/** For tests and the embedded-PostgreSQL bootstrap, which change process.env before start-up. */
+export function resetEnvCache() {
+  cache.__keysteadEnv = undefined;
+}
+
+/**
+ * The secret every at-rest encryption key is derived from. Production requires AUTH_SECRET; in development a
+ * fixed, loudly-named fallback keeps `npm run dev` zero-config.
+ */
+export function authSecret(): string {
+  return env().AUTH_SECRET ?? "keystead-insecure-development-secret";
+}
+
+export function emailProvider(e: Env = env()): "resend" | "smtp" | "dev" {
+  if (e.RESEND_API_KEY) return "resend";
+  if (e.SMTP_URL) return "smtp";
+  return "dev";
+}

@@ -1,0 +1,15 @@
+// `npm run worker`: the job runner alone, for scaling it out beside web-only (WORKER=off) replicas.
+import { bootOrExit } from "@/server/boot";
+import { pool } from "@/server/db/client";
+import { startWorker } from "./worker";
+
+async function main() {
+  await bootOrExit();
+  const runner = await startWorker(pool());
+  await runner.promise;
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,13 @@
+import { z } from "zod";
+
+/**
+ * Every task's payload schema, in one place: the enqueuer is typed by it and each task parses with it.
+ * A payload carries ids only; the task reads the current rows.
+ */
+export const TaskPayloadSchemas = {
+  process_stripe_event: z.object({ eventId: z.string().min(1) }),
+  send_email: z.object({ outboxId: z.string().uuid() }),
+} as const;
+
+export type TaskName = keyof typeof TaskPayloadSchemas;
+export type TaskPayloads = { [K in TaskName]: z.infer<(typeof TaskPayloadSchemas)[K]> };

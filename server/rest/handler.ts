@@ -1,0 +1,110 @@
+import { z } from "zod";
+import { env } from "@/server/env";
+import { AppError, isAppError, type ErrorCode } from "@/server/domain/errors";
+import { clientIp, rateLimiter } from "./rate-limit";
+
+/**
+ * The one REST wrapper: size and content checks, JSON parsing, zod validation, per-IP and per-key rate limits,
+ * and the single mapping from errors to `{ error: { code, message } }`. Route files stay thin adapters.
+ */
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+export type RestResult = { status?: number; body: unknown; headers?: Record<string, string> };
+
+export function errorResponse(code: ErrorCode | string, message: string, status: number, extra?: { details?: unknown; headers?: Record<string, string> }) {
+  const error: Record<string, unknown> = { code, message };
+  if (extra?.details !== undefined) error.details = extra.details;
+  return Response.json({ error }, { status, headers: extra?.headers });
+}
+
+export function toErrorResponse(err: unknown): Response {
+  if (isAppError(err)) {
+    const headers: Record<string, string> = {};
+    if (err.code === "RATE_LIMITED" && typeof (err.details as { retryAfter?: number })?.retryAfter === "number") {
+      headers["Retry-After"] = String((err.details as { retryAfter: number }).retryAfter);
+    }
+    return errorResponse(err.code, err.message, err.status, { details: err.code === "RATE_LIMITED" ? undefined : err.details, headers });
+  }
+  if (err instanceof z.ZodError) {
+    return errorResponse("BAD_REQUEST", "The request body is not valid.", 400, { details: zodDetails(err) });
+  }
+  console.error("[keystead] unhandled error in a REST route:", err);
+  return errorResponse("INTERNAL", "Something went wrong on our side; it has been logged.", 500);
+}
+
+export function zodDetails(err: z.ZodError) {
+  return err.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+}
+
+/** Reads a JSON object body, refusing anything that is not one, with a 4xx. */
+export async function readJson(req: Request): Promise<unknown> {
+  const type = req.headers.get("content-type") ?? "";
+  if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
+    throw new AppError("BAD_REQUEST", "Send the body as JSON (Content-Type: application/json).");
+  }
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > MAX_BODY_BYTES) throw new AppError("PAYLOAD_TOO_LARGE", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+  let text: string;
+  try {
+    text = await req.text();
+  } catch {
+    throw new AppError("BAD_REQUEST", "The request body could not be read.");
+  }
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new AppError("PAYLOAD_TOO_LARGE", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+  if (text.trim() === "") throw new AppError("BAD_REQUEST", "The request body is empty; send a JSON object.");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError("BAD_REQUEST", "The request body is not valid JSON.");
+  }
+}
+
+function limit(bucket: string, max: number) {
+  const result = rateLimiter().hit(bucket, max);
+  if (!result.ok) {
+    throw new AppError("RATE_LIMITED", `Too many requests; try again in ${result.retryAfterSeconds} s.`, {
+      retryAfter: result.retryAfterSeconds,
+    });
+  }
+}
+
+type PublicRouteOptions<S extends z.ZodType> = {
+  /** Names the route in rate-limit buckets. */
+  name: string;
+  input: S;
+  /** Pulls the license key out of the parsed input for the per-key limit. */
+  key?: (input: z.infer<S>) => string | undefined;
+};
+
+/** A public JSON POST route for client software: rate limited per IP, then per license key. */
+export function publicJsonRoute<S extends z.ZodType>(
+  opts: PublicRouteOptions<S>,
+  handler: (input: z.infer<S>, req: Request) => Promise<RestResult>,
+) {
+  return async (req: Request): Promise<Response> => {
+    try {
+      limit(`ip:${clientIp(req)}`, env().RATE_LIMIT_IP);
+      const input = opts.input.parse(await readJson(req));
+      const key = opts.key?.(input);
+      if (key) limit(`key:${key.replace(/[\s-]/g, "").toUpperCase()}`, env().RATE_LIMIT_KEY);
+      const result = await handler(input, req);
+      return Response.json(result.body, { status: result.status ?? 200, headers: result.headers });
+    } catch (err) {
+      return toErrorResponse(err);
+    }
+  };
+}
+
+/** A public GET route: rate limited per IP only. */
+export function publicGetRoute(handler: (req: Request) => Promise<RestResult>) {
+  return async (req: Request): Promise<Response> => {
+    try {
+      limit(`ip:${clientIp(req)}`, env().RATE_LIMIT_IP);
+      const result = await handler(req);
+      return Response.json(result.body, { status: result.status ?? 200, headers: result.headers });
+    } catch (err) {
+      return toErrorResponse(err);
+    }
+  };
+}

@@ -1,0 +1,139 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { createTestDatabase, type TestDb } from "./db";
+import { freePort } from "./ports";
+
+export type TestApp = {
+  url: string;
+  port: number;
+  database: TestDb;
+  logs: () => string;
+  /** POST JSON and read the JSON answer (whatever the status). */
+  post: (route: string, body: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
+  get: (route: string, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
+  stop: () => Promise<void>;
+};
+
+export const TEST_AUTH_SECRET = "test-auth-secret-0123456789abcdef";
+export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
+export const TEST_WEBHOOK_SECRET = "whsec_test_secret_0123456789";
+
+/**
+ * Starts the real, built app (`next start`, web + worker in one process) on a free port against a fresh
+ * database, and waits for /api/health. Each call is its own server; stop() kills its whole process group.
+ */
+export async function startApp(opts: { env?: Record<string, string>; database?: TestDb } = {}): Promise<TestApp> {
+  const database = opts.database ?? (await createTestDatabase("app"));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let output = "";
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [path.join(process.cwd(), "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"],
+    {
+      cwd: process.cwd(),
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NEXT_DIST_DIR: process.env.NEXT_DIST_DIR,
+        NODE_ENV: "production",
+        NEXT_TELEMETRY_DISABLED: "1",
+        DATABASE_URL: database.url,
+        APP_URL: url,
+        AUTH_SECRET: TEST_AUTH_SECRET,
+        ADMIN_API_TOKEN: TEST_ADMIN_TOKEN,
+        STRIPE_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+        RETRY_BASE_MS: "100",
+        WORKER_POLL_INTERVAL_MS: "100",
+        ...opts.env,
+      },
+    },
+  );
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  let exited = false;
+  child.once("exit", () => (exited = true));
+
+  const stop = async () => {
+    if (!exited && child.pid) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        /* already gone */
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          try {
+            process.kill(-child.pid!, "SIGKILL");
+          } catch {
+            /* gone */
+          }
+          resolve();
+        }, 5000);
+        child.once("exit", () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    if (!opts.database) await database.drop();
+  };
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) {
+      await stop();
+      throw new Error(`the app exited before it was healthy:\n${output}`);
+    }
+    try {
+      const res = await fetch(`${url}/api/health`);
+      if (res.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the app did not become healthy in 60 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  const call = async (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(url + route, {
+      method,
+      headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed as any, headers: res.headers };
+  };
+
+  return {
+    url,
+    port,
+    database,
+    logs: () => output,
+    post: (route, body, headers) => call("POST", route, body, headers),
+    get: (route, headers) => call("GET", route, undefined, headers),
+    stop,
+  };
+}
+
+/** Polls `check` until it returns a truthy value or the time runs out. */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
