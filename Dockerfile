@@ -1,0 +1,31 @@
+# Keystead: one container running web + worker on Next's standalone output.
+# Build:  docker build -t keystead .
+# Run:    docker run -p 3000:3000 -e DATABASE_URL=... -e AUTH_SECRET=... keystead   (or: docker compose up)
+
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# The embedded PostgreSQL is for `npm run dev` only; the image always talks to DATABASE_URL.
+RUN npm ci --no-audit --no-fund
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+ENV NEXT_TELEMETRY_DISABLED=1 NEXT_OUTPUT=standalone
+COPY --from=deps /app/node_modules ./node_modules
+COPY . .
+RUN npm run build
+
+FROM node:20-bookworm-slim AS runner
+WORKDIR /app
+ENV NODE_ENV=production NEXT_TELEMETRY_DISABLED=1 PORT=3000 HOSTNAME=0.0.0.0
+RUN groupadd --system --gid 1001 keystead && useradd --system --uid 1001 --gid keystead --home /app keystead
+# server.js + the traced node_modules; static assets are not part of the trace and must be copied beside it.
+COPY --from=build --chown=keystead:keystead /app/.next/standalone ./
+COPY --from=build --chown=keystead:keystead /app/.next/static ./.next/static
+# SQL migrations, applied at start-up by the same boot code the tests run (instrumentation.ts -> server/boot.ts).
+COPY --from=build --chown=keystead:keystead /app/drizzle ./drizzle
+USER keystead
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/api/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+CMD ["node", "server.js"]

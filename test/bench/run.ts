@@ -1,0 +1,173 @@
+// `npm run bench`: the figures issue 2 asks for, each with its baselines measured in the same run.
+//   1. Offline-token signing rate: our signer vs node:crypto's raw Ed25519 (and @noble/ed25519 for reference).
+//   2. POST /api/v1/licenses/validate under 32 connections against `next start` (web + worker), rate limits off,
+//      at 100,000 and 1,000,000 licenses, vs (a) a trivial POST route in the same app (framework ceiling) and
+//      (b) a bare node:http server doing the same indexed lookup (machine ceiling).
+//   3. Resident memory of the app idle and under that load.
+// Options: BENCH_SIZES=100000,1000000  BENCH_SECONDS=10  DATABASE_URL=<server to create keystead_bench on>
+import { spawn, execSync, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import autocannon from "autocannon";
+import { Client } from "pg";
+import { seedLicenses, benchKey } from "./seed";
+import { benchSigning } from "./signing";
+
+const root = process.cwd();
+const baseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const sizes = (process.env.BENCH_SIZES ?? "100000,1000000").split(",").map(Number);
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const AUTH_SECRET = "bench-auth-secret-0123456789abcdef";
+process.env.AUTH_SECRET = AUTH_SECRET;
+
+type Load = { rps: number; p50: number; p99: number; non2xx: number; errors: number };
+
+function dbUrl(name: string) {
+  const u = new URL(baseUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function ensureDatabase(name: string) {
+  const c = new Client({ connectionString: baseUrl });
+  await c.connect();
+  const { rowCount } = await c.query("select 1 from pg_database where datname = $1", [name]);
+  if (!rowCount) await c.query(`create database "${name}"`);
+  await c.end();
+}
+
+async function waitFor(url: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer in time`);
+}
+
+function pidOnPort(port: number): number {
+  const out = execSync(`ss -ltnpH 'sport = :${port}'`).toString();
+  const m = out.match(/pid=(\d+)/);
+  if (!m) throw new Error(`nothing listens on ${port}`);
+  return Number(m[1]);
+}
+
+function rssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(status.match(/VmRSS:\s+(\d+)/)![1]) / 1024;
+}
+
+function startProcess(cmd: string, args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(cmd, args, { cwd: root, detached: true, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...env } });
+}
+
+function stopProcess(child: ChildProcess) {
+  try {
+    process.kill(-child.pid!, "SIGKILL");
+  } catch {
+    /* gone */
+  }
+}
+
+async function load(url: string, total: number, durationS: number, sampleRss?: () => void): Promise<Load> {
+  const timer = sampleRss ? setInterval(sampleRss, 500) : undefined;
+  const result = await autocannon({
+    url,
+    connections: 32,
+    duration: durationS,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    requests: [{ setupRequest: (req: any) => ({ ...req, body: JSON.stringify({ key: benchKey(crypto.randomInt(total)) }) }) }],
+  });
+  if (timer) clearInterval(timer);
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+const fmt = (l: Load) => `${l.rps.toFixed(0).padStart(6)} req/s  p50 ${String(l.p50).padStart(4)} ms  p99 ${String(l.p99).padStart(4)} ms${l.non2xx || l.errors ? `  (non-2xx ${l.non2xx}, errors ${l.errors})` : ""}`;
+
+async function main() {
+  if (!fs.existsSync(path.join(root, ".next", "BUILD_ID"))) {
+    console.log("building the app (next build)...");
+    execSync("npx next build", { stdio: "inherit", env: { ...process.env, NEXT_DIST_DIR: "" } });
+  }
+
+  console.log("\n== Offline-token signing (one core, same run) ==");
+  const signing = await benchSigning();
+  for (const line of signing.lines) console.log(line);
+
+  await ensureDatabase("keystead_bench");
+  const url = dbUrl("keystead_bench");
+  const appPort = 3300;
+  const barePort = 3301;
+
+  for (const size of sizes) {
+    console.log(`\n== validate at ${size.toLocaleString("en")} licenses (32 connections, ${seconds} s each) ==`);
+    await seedLicenses(url, size);
+
+    const app = startProcess(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(appPort)], {
+      NODE_ENV: "production",
+      DATABASE_URL: url,
+      AUTH_SECRET,
+      RATE_LIMIT_IP: "0",
+      RATE_LIMIT_KEY: "0",
+      BENCH_ROUTES: "1",
+      NEXT_DIST_DIR: "",
+    });
+    let a: Load, v: Load, idle: number, peak = 0;
+    try {
+      await waitFor(`http://127.0.0.1:${appPort}/api/health`);
+      const pid = pidOnPort(appPort);
+      await new Promise((r) => setTimeout(r, 3000));
+      idle = rssMb(pid);
+      const sample = () => (peak = Math.max(peak, rssMb(pid)));
+      // Warm both routes (JIT, prepared statements, page caches) before measuring.
+      await load(`http://127.0.0.1:${appPort}/api/bench/echo`, size, 3);
+      await load(`http://127.0.0.1:${appPort}/api/v1/licenses/validate`, size, 3);
+      a = await load(`http://127.0.0.1:${appPort}/api/bench/echo`, size, seconds, sample);
+      v = await load(`http://127.0.0.1:${appPort}/api/v1/licenses/validate`, size, seconds, sample);
+    } finally {
+      stopProcess(app);
+    }
+
+    const bare = startProcess(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "test/bench/bare-server.ts"], {
+      DATABASE_URL: url,
+      PORT: String(barePort),
+      AUTH_SECRET,
+    });
+    let b: Load;
+    try {
+      await waitFor(`http://127.0.0.1:${barePort}/`);
+      await load(`http://127.0.0.1:${barePort}/`, size, 3);
+      b = await load(`http://127.0.0.1:${barePort}/`, size, seconds);
+    } finally {
+      stopProcess(bare);
+    }
+
+    console.log(`(a) trivial Next POST route : ${fmt(a)}`);
+    console.log(`(b) bare node:http + pg     : ${fmt(b)}`);
+    console.log(`    validate                : ${fmt(v)}`);
+    console.log(
+      `    validate / (a): throughput ${((v.rps / a.rps) * 100).toFixed(0)}% (goal >= 80%), p99 ${(v.p99 / a.p99).toFixed(2)}x (goal <= 1.5x)`,
+    );
+    console.log(`    validate / (b): throughput ${((v.rps / b.rps) * 100).toFixed(0)}%, p99 ${(v.p99 / b.p99).toFixed(2)}x`);
+    console.log(`    memory (RSS of next start, web + worker): idle ${idle.toFixed(0)} MB, under load peak ${peak.toFixed(0)} MB`);
+  }
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
