@@ -1,0 +1,104 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { sql } from "drizzle-orm";
+import { afterAll, describe, expect, it } from "vitest";
+import { signingKeys } from "@/server/db/schema";
+import { startApp, TEST_AUTH_SECRET } from "./helpers/app";
+import { createTestDatabase, type TestDb } from "./helpers/db";
+import { freePort } from "./helpers/ports";
+
+function runToExit(args: string[], env: Record<string, string>, timeoutMs = 30_000) {
+  return new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd: process.cwd(),
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NEXT_DIST_DIR: process.env.NEXT_DIST_DIR, ...env } as NodeJS.ProcessEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    const t = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`did not exit in time:\n${output}`));
+    }, timeoutMs);
+    child.on("exit", (code) => {
+      clearTimeout(t);
+      resolve({ code, output });
+    });
+  });
+}
+
+const nextBin = path.join(process.cwd(), "node_modules/next/dist/bin/next");
+
+describe("start-up", () => {
+  const dbs: TestDb[] = [];
+  afterAll(async () => {
+    for (const d of dbs) await d.drop();
+  });
+
+  it("stops with one line naming a bad setting", async () => {
+    const port = await freePort();
+    const { code, output } = await runToExit([nextBin, "start", "-p", String(port)], {
+      NODE_ENV: "production",
+      DATABASE_URL: "postgres://postgres@127.0.0.1:5432/postgres",
+      AUTH_SECRET: TEST_AUTH_SECRET,
+      RATE_LIMIT_IP: "lots",
+    });
+    expect(code).not.toBe(0);
+    const lines = output.split("\n").filter((l) => l.includes("RATE_LIMIT_IP"));
+    expect(lines).toEqual([expect.stringMatching(/^Invalid setting RATE_LIMIT_IP: must be a whole number/)]);
+  });
+
+  it("refuses to start in production without AUTH_SECRET", async () => {
+    const port = await freePort();
+    const { code, output } = await runToExit([nextBin, "start", "-p", String(port)], {
+      NODE_ENV: "production",
+      DATABASE_URL: "postgres://postgres@127.0.0.1:5432/postgres",
+    });
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/^Invalid setting AUTH_SECRET: is required in production$/m);
+  });
+
+  it("WORKER=off serves web only, and two processes starting on one database migrate once and share one signing key", async () => {
+    const database = await createTestDatabase("boot");
+    dbs.push(database);
+    const [web, worker] = await Promise.all([
+      startApp({ database, env: { WORKER: "off" } }),
+      startApp({ database }),
+    ]);
+    try {
+      expect((await web.get("/api/health")).body).toEqual({ ok: true, database: "ok", worker: "off" });
+      expect((await worker.get("/api/health")).body).toEqual({ ok: true, database: "ok", worker: "ok" });
+      const keys = await database.db.select().from(signingKeys);
+      expect(keys).toHaveLength(1);
+      const migrations = await database.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+      expect(migrations.rows[0]!.n).toBeGreaterThan(0);
+    } finally {
+      await web.stop();
+      await worker.stop();
+    }
+  });
+
+  it("`npm run worker` runs the worker alone against the same database", async () => {
+    const database = await createTestDatabase("worker");
+    dbs.push(database);
+    const child = spawn(process.execPath, [path.join(process.cwd(), "node_modules/tsx/dist/cli.mjs"), "server/jobs/main.ts"], {
+      cwd: process.cwd(),
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url, AUTH_SECRET: TEST_AUTH_SECRET, NODE_ENV: "production" } as NodeJS.ProcessEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let output = "";
+    child.stdout!.on("data", (d) => (output += d));
+    child.stderr!.on("data", (d) => (output += d));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!output.includes("Worker connected") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(output).toContain("Worker connected");
+      const keys = await database.db.select().from(signingKeys);
+      expect(keys).toHaveLength(1);
+    } finally {
+      process.kill(-child.pid!, "SIGKILL");
+    }
+  });
+});
