@@ -1,0 +1,27 @@
+// POST /api/stripe/webhook: verify the raw body -> store the event + queue its processing in one tx -> 200.
+import { db } from "@/server/db/client";
+import { env } from "@/server/env";
+import { AppError } from "@/server/domain/errors";
+import { acceptWebhookEvent, verifyStripeWebhook } from "@/server/domain/billing/webhook";
+import { toErrorResponse } from "@/server/rest/handler";
+
+export const dynamic = "force-dynamic";
+
+// Stripe's events are a few KB; this only bounds what an unauthenticated caller can make us buffer.
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export async function POST(req: Request) {
+  try {
+    if (Number(req.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) {
+      throw new AppError("PAYLOAD_TOO_LARGE", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+    }
+    // The signature covers the exact bytes Stripe sent: read them raw, never re-serialize parsed JSON.
+    const raw = await req.text();
+    const event = verifyStripeWebhook(raw, req.headers.get("stripe-signature"), env().STRIPE_WEBHOOK_SECRET);
+    // A redelivered event is answered 200 as well: Stripe stops retrying, and it is never processed twice.
+    await acceptWebhookEvent(db(), event);
+    return Response.json({ received: true });
+  } catch (err) {
+    return toErrorResponse(err);
+  }
+}
