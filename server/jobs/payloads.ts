@@ -7,6 +7,7 @@ import { z } from "zod";
 export const TaskPayloadSchemas = {
   process_stripe_event: z.object({ eventId: z.string().min(1) }),
   send_email: z.object({ outboxId: z.string().uuid() }),
+  stripe_reconcile: z.object({}),
 } as const;
 
 export type TaskName = keyof typeof TaskPayloadSchemas;

@@ -1,0 +1,16 @@
+// GET, POST /api/v1/admin/plans
+import { db } from "@/server/db/client";
+import { CreatePlanInput, createPlan, listPlans } from "@/server/domain/catalog/plans";
+import { adminRoute } from "@/server/rest/admin";
+import { methodNotAllowed } from "@/server/rest/handler";
+
+export const dynamic = "force-dynamic";
+
+export const GET = adminRoute({}, async () => ({ body: { data: await listPlans(db()) } }));
+
+export const POST = adminRoute({ input: CreatePlanInput }, async ({ actor, input }) => {
+  const plan = await db().transaction((tx) => createPlan(tx, actor, input));
+  return { status: 201, body: { plan } };
+});
+
+export const { PUT, PATCH, DELETE } = methodNotAllowed("GET", "POST");

@@ -1,0 +1,131 @@
+import { asc, eq, inArray } from "drizzle-orm";
+import { z } from "zod";
+import { planPrices, plans, products } from "@/server/db/schema";
+import type { DbOrTx } from "@/server/db/client";
+import { recordAudit, type Actor } from "@/server/domain/audit/record";
+import { now } from "@/server/domain/clock";
+import { AppError } from "@/server/domain/errors";
+import { storableText } from "@/server/domain/admin/text";
+import { DisplayName, findProductBySlug, Slug } from "./products";
+
+const uniqueStrings = (items: string[]) => [...new Set(items)];
+
+export const CreatePlanInput = z.strictObject({
+  product: Slug,
+  slug: Slug,
+  name: DisplayName,
+  seats: z.number().int().min(1).max(1_000_000),
+  /** null: perpetual, or for a subscription price the subscription's period decides. */
+  durationDays: z.number().int().min(1).max(36_500).nullable(),
+  entitlements: z.array(storableText(1, 100)).max(200).transform(uniqueStrings),
+  stripePriceIds: z.array(storableText(1, 255)).max(100).transform(uniqueStrings),
+  graceDays: z.number().int().min(0).max(3650).default(0),
+  /** null or absent: the OFFLINE_TOKEN_TTL setting. */
+  offlineTokenTtlSeconds: z.number().int().min(60).max(31_536_000).nullable().optional(),
+  /** Floating seats; null or absent: activations never lapse. */
+  heartbeatWindowSeconds: z.number().int().min(60).max(31_536_000).nullable().optional(),
+});
+export type CreatePlanInput = z.infer<typeof CreatePlanInput>;
+
+export type PlanView = {
+  id: string;
+  product: string;
+  slug: string;
+  name: string;
+  seats: number;
+  durationDays: number | null;
+  graceDays: number;
+  entitlements: string[];
+  stripePriceIds: string[];
+  offlineTokenTtlSeconds: number | null;
+  heartbeatWindowSeconds: number | null;
+  createdAt: string;
+  archivedAt: string | null;
+};
+
+type PlanRow = typeof plans.$inferSelect;
+
+function toPlanView(p: PlanRow, productSlug: string, priceIds: string[]): PlanView {
+  return {
+    id: p.id,
+    product: productSlug,
+    slug: p.slug,
+    name: p.name,
+    seats: p.seats,
+    durationDays: p.durationDays,
+    graceDays: p.graceDays,
+    entitlements: p.entitlements,
+    stripePriceIds: priceIds,
+    offlineTokenTtlSeconds: p.offlineTokenTtlSeconds,
+    heartbeatWindowSeconds: p.heartbeatWindowSeconds,
+    createdAt: p.createdAt.toISOString(),
+    archivedAt: p.archivedAt ? p.archivedAt.toISOString() : null,
+  };
+}
+
+/**
+ * Creates a plan and binds its Stripe prices. Run in a transaction: a price already bound elsewhere aborts the
+ * whole plan, so a half-bound plan never exists.
+ */
+export async function createPlan(tx: DbOrTx, actor: Actor, input: CreatePlanInput): Promise<PlanView> {
+  const product = await findProductBySlug(tx, input.product);
+  if (!product) throw new AppError("PRODUCT_NOT_FOUND", `There is no product "${input.product}".`);
+  if (product.archivedAt) throw new AppError("INVALID_STATE", `The product "${input.product}" is archived and takes no new plans.`);
+
+  const [plan] = await tx
+    .insert(plans)
+    .values({
+      productId: product.id,
+      slug: input.slug,
+      name: input.name,
+      seats: input.seats,
+      durationDays: input.durationDays,
+      graceDays: input.graceDays,
+      entitlements: input.entitlements,
+      offlineTokenTtlSeconds: input.offlineTokenTtlSeconds ?? null,
+      heartbeatWindowSeconds: input.heartbeatWindowSeconds ?? null,
+      createdAt: now(),
+    })
+    .onConflictDoNothing({ target: plans.slug })
+    .returning();
+  if (!plan) throw new AppError("ALREADY_EXISTS", `A plan with slug "${input.slug}" already exists.`);
+
+  if (input.stripePriceIds.length) {
+    const bound = await tx
+      .insert(planPrices)
+      .values(input.stripePriceIds.map((stripePriceId) => ({ stripePriceId, planId: plan.id })))
+      .onConflictDoNothing({ target: planPrices.stripePriceId })
+      .returning({ stripePriceId: planPrices.stripePriceId });
+    if (bound.length !== input.stripePriceIds.length) {
+      const taken = input.stripePriceIds.filter((id) => !bound.some((b) => b.stripePriceId === id));
+      // The caller's transaction rolls the plan back with this throw.
+      throw new AppError("ALREADY_EXISTS", `Stripe price ${taken.join(", ")} already issues another plan.`, { stripePriceIds: taken });
+    }
+  }
+
+  const view = toPlanView(plan, product.slug, input.stripePriceIds);
+  await recordAudit(tx, actor, { action: "plan.created", subjectType: "plan", subjectId: plan.id, after: view });
+  return view;
+}
+
+export async function listPlans(tx: DbOrTx): Promise<PlanView[]> {
+  const rows = await tx
+    .select({ plan: plans, productSlug: products.slug })
+    .from(plans)
+    .innerJoin(products, eq(products.id, plans.productId))
+    .orderBy(asc(products.slug), asc(plans.slug));
+  if (rows.length === 0) return [];
+  const prices = await tx
+    .select()
+    .from(planPrices)
+    .where(
+      inArray(
+        planPrices.planId,
+        rows.map((r) => r.plan.id),
+      ),
+    )
+    .orderBy(asc(planPrices.stripePriceId));
+  const byPlan = new Map<string, string[]>();
+  for (const p of prices) byPlan.set(p.planId, [...(byPlan.get(p.planId) ?? []), p.stripePriceId]);
+  return rows.map((r) => toPlanView(r.plan, r.productSlug, byPlan.get(r.plan.id) ?? []));
+}
