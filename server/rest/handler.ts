@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { env } from "@/server/env";
 import { AppError, isAppError, type ErrorCode } from "@/server/domain/errors";
+import { normalizeLicenseKey } from "@/server/domain/licensing/license-key";
 import { clientIp, rateLimiter } from "./rate-limit";
 
 /**
@@ -37,26 +38,77 @@ export function zodDetails(err: z.ZodError) {
   return err.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
 }
 
-/** Reads a JSON object body, refusing anything that is not one, with a 4xx. */
+/**
+ * Reads a JSON body, refusing with a 4xx anything that is not one. The body is read as a stream and cut off
+ * at MAX_BODY_BYTES, so a client cannot make us buffer an arbitrarily large (or chunked, unannounced) body.
+ */
 export async function readJson(req: Request): Promise<unknown> {
   const type = req.headers.get("content-type") ?? "";
+  // Refusing non-JSON types also keeps cross-site HTML forms (text/plain, form-encoded) from reaching us.
   if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
     throw new AppError("BAD_REQUEST", "Send the body as JSON (Content-Type: application/json).");
   }
   const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw new AppError("PAYLOAD_TOO_LARGE", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
-  let text: string;
-  try {
-    text = await req.text();
-  } catch {
-    throw new AppError("BAD_REQUEST", "The request body could not be read.");
+  if (declared > MAX_BODY_BYTES) {
+    if (declared <= DRAIN_MAX_BYTES) await drain(req);
+    throw tooLarge();
   }
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new AppError("PAYLOAD_TOO_LARGE", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+  const text = await readText(req);
   if (text.trim() === "") throw new AppError("BAD_REQUEST", "The request body is empty; send a JSON object.");
   try {
     return JSON.parse(text);
   } catch {
     throw new AppError("BAD_REQUEST", "The request body is not valid JSON.");
+  }
+}
+
+/**
+ * An oversized body up to this size is read and thrown away before we answer 413: closing a connection the
+ * client is still writing to resets it, and the client then sees ECONNRESET instead of our answer. Beyond
+ * it, the client is abusive and the reset is fine.
+ */
+const DRAIN_MAX_BYTES = 1024 * 1024;
+
+const tooLarge = () => new AppError("PAYLOAD_TOO_LARGE", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+
+async function readText(req: Request): Promise<string> {
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > MAX_BODY_BYTES) {
+        await drain(req, reader, size);
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (isAppError(err)) throw err;
+    throw new AppError("BAD_REQUEST", "The request body could not be read.");
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new AppError("BAD_REQUEST", "The request body is not valid UTF-8.");
+  }
+}
+
+async function drain(req: Request, reader = req.body?.getReader(), seen = 0) {
+  if (!reader) return;
+  try {
+    while (seen <= DRAIN_MAX_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      seen += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    /* the client went away: nothing left to answer */
   }
 }
 
@@ -87,7 +139,8 @@ export function publicJsonRoute<S extends z.ZodType>(
       limit(`ip:${clientIp(req)}`, env().RATE_LIMIT_IP);
       const input = opts.input.parse(await readJson(req));
       const key = opts.key?.(input);
-      if (key) limit(`key:${key.replace(/[\s-]/g, "").toUpperCase()}`, env().RATE_LIMIT_KEY);
+      // Count every spelling of a key (case, dashes, O/0, I/L/1) as the same key.
+      if (key) limit(`key:${normalizeLicenseKey(key) ?? key}`, env().RATE_LIMIT_KEY);
       const result = await handler(input, req);
       return Response.json(result.body, { status: result.status ?? 200, headers: result.headers });
     } catch (err) {
@@ -107,4 +160,16 @@ export function publicGetRoute(handler: (req: Request) => Promise<RestResult>) {
       return toErrorResponse(err);
     }
   };
+}
+
+/**
+ * Handlers for the methods a route does not serve, so they get the contract's error body too:
+ * `export const { GET, PUT, PATCH, DELETE } = methodNotAllowed("POST")`.
+ */
+export function methodNotAllowed(...allowed: string[]) {
+  const handler = async (req: Request) =>
+    errorResponse("METHOD_NOT_ALLOWED", `${req.method} is not supported here; use ${allowed.join(" or ")}.`, 405, {
+      headers: { Allow: allowed.join(", ") },
+    });
+  return { GET: handler, POST: handler, PUT: handler, PATCH: handler, DELETE: handler };
 }

@@ -1,0 +1,41 @@
+import { eq } from "drizzle-orm";
+import { activations } from "@/server/db/schema";
+import type { DbOrTx } from "@/server/db/client";
+import { now } from "@/server/domain/clock";
+import { AppError } from "@/server/domain/errors";
+import { issueOfflineToken } from "@/server/domain/tokens/offline-token";
+import type { HeartbeatInput } from "./inputs";
+import { hashLicenseKey } from "./license-key";
+import { activationColumns, assertUsable, licenseNotFound, lookupLicense, toActivationView, toLicenseView } from "./lookup";
+import type { ActivationView, LicenseView } from "./view";
+
+const notActivated = () => new AppError("NOT_ACTIVATED", "This machine is not activated on this license.");
+
+/**
+ * POST /api/v1/licenses/heartbeat: the machine checks in, we record when, and it gets a fresh offline token.
+ * A license that may not be used (suspended, revoked, expired) gets no new token: its machines fall back
+ * to the token they hold, which expires on its own.
+ */
+export async function recordHeartbeat(
+  db: DbOrTx,
+  input: HeartbeatInput,
+): Promise<{ activation: ActivationView; license: LicenseView; token: string }> {
+  const keyHash = hashLicenseKey(input.key);
+  if (!keyHash) throw licenseNotFound();
+  const found = await lookupLicense(db, keyHash, input.fingerprint);
+  if (!found) throw licenseNotFound();
+  const at = now();
+  assertUsable(found.license, at, input.product);
+  if (!found.activation) throw notActivated();
+
+  // Single statement, no transaction needed; no row means it was deactivated since the read.
+  const [activation] = await db
+    .update(activations)
+    .set({ lastSeenAt: at })
+    .where(eq(activations.id, found.activation.id))
+    .returning(activationColumns);
+  if (!activation) throw notActivated();
+
+  const token = await issueOfflineToken(db, found.license, input.fingerprint);
+  return { activation: toActivationView(activation), license: toLicenseView(found.license, found.activations, at), token };
+}

@@ -1,0 +1,182 @@
+import { and, eq, sql } from "drizzle-orm";
+import { activations, licenses, plans, products, type LicenseStatus } from "@/server/db/schema";
+import type { DbOrTx, Tx } from "@/server/db/client";
+import type { Actor } from "@/server/domain/audit/record";
+import { DAY_MS } from "@/server/domain/clock";
+import { AppError } from "@/server/domain/errors";
+import type { ActivationView, LicenseView } from "./view";
+
+/**
+ * Finding a license by its key for the public routes, and the status rules every one of them applies.
+ * validate, heartbeat (one read) and activate, deactivate (inside their transaction) all start here.
+ */
+
+/** What the client-facing rules need to know about a license, with its plan and product. */
+export type LicenseRecord = {
+  id: string;
+  status: LicenseStatus;
+  maxActivations: number;
+  expiresAt: Date | null;
+  customerId: string;
+  plan: string;
+  product: string;
+  entitlements: string[];
+  graceDays: number;
+  offlineTokenTtlSeconds: number | null;
+  heartbeatWindowSeconds: number | null;
+};
+
+export type ActivationRecord = {
+  id: string;
+  fingerprint: string;
+  name: string | null;
+  platform: string | null;
+  createdAt: Date;
+  lastSeenAt: Date;
+};
+
+const licenseColumns = {
+  id: licenses.id,
+  status: licenses.status,
+  maxActivations: licenses.maxActivations,
+  expiresAt: licenses.expiresAt,
+  customerId: licenses.customerId,
+  plan: plans.slug,
+  product: products.slug,
+  entitlements: plans.entitlements,
+  graceDays: plans.graceDays,
+  offlineTokenTtlSeconds: plans.offlineTokenTtlSeconds,
+  heartbeatWindowSeconds: plans.heartbeatWindowSeconds,
+};
+
+export const activationColumns = {
+  id: activations.id,
+  fingerprint: activations.fingerprint,
+  name: activations.name,
+  platform: activations.platform,
+  createdAt: activations.createdAt,
+  lastSeenAt: activations.lastSeenAt,
+};
+
+function prepareLookup(db: DbOrTx) {
+  return db
+    .select({
+      license: licenseColumns,
+      // The seat count comes from the unique (license_id, fingerprint) index, so it stays an index scan.
+      activations: sql<number>`(select count(*)::int from activations c where c.license_id = ${licenses.id})`,
+      activation: activationColumns,
+    })
+    .from(licenses)
+    .innerJoin(plans, eq(plans.id, licenses.planId))
+    .innerJoin(products, eq(products.id, plans.productId))
+    .leftJoin(
+      activations,
+      and(eq(activations.licenseId, licenses.id), eq(activations.fingerprint, sql.placeholder("fingerprint"))),
+    )
+    .where(eq(licenses.keyHash, sql.placeholder("keyHash")))
+    .prepare("keystead_license_by_key");
+}
+
+// A named statement is parsed and planned once per connection; the validate hot path then costs one round trip.
+const prepared = new WeakMap<object, ReturnType<typeof prepareLookup>>();
+
+export type LicenseLookup = { license: LicenseRecord; activations: number; activation: ActivationRecord | null };
+
+/**
+ * One read: the license behind a key hash, its plan and product, its number of activations and, when a
+ * fingerprint is given, that machine's activation. Not for decisions that must hold under concurrency
+ * (use lockLicenseByKeyHash in a transaction).
+ */
+export async function lookupLicense(db: DbOrTx, keyHash: string, fingerprint?: string): Promise<LicenseLookup | null> {
+  let query = prepared.get(db);
+  if (!query) {
+    query = prepareLookup(db);
+    prepared.set(db, query);
+  }
+  const [row] = await query.execute({ keyHash, fingerprint: fingerprint ?? null });
+  if (!row) return null;
+  return { license: row.license, activations: row.activations, activation: row.activation?.id ? row.activation : null };
+}
+
+/**
+ * The license behind a key hash, locked FOR UPDATE until the transaction ends: racing activations of one
+ * license queue here, so each one counts the seats after the previous one committed.
+ */
+export async function lockLicenseByKeyHash(tx: Tx, keyHash: string): Promise<LicenseRecord | null> {
+  const [row] = await tx
+    .select(licenseColumns)
+    .from(licenses)
+    .innerJoin(plans, eq(plans.id, licenses.planId))
+    .innerJoin(products, eq(products.id, plans.productId))
+    .where(eq(licenses.keyHash, keyHash))
+    .for("update", { of: licenses });
+  return row ?? null;
+}
+
+/** Past its expiry plus the plan's grace days (or marked expired by the sweep). */
+export function isExpired(license: Pick<LicenseRecord, "status" | "expiresAt" | "graceDays">, at: Date): boolean {
+  if (license.status === "expired") return true;
+  return license.expiresAt !== null && license.expiresAt.getTime() + license.graceDays * DAY_MS < at.getTime();
+}
+
+/** The status the client sees: "expired" as soon as the rule says so, even before the sweep records it. */
+export function effectiveStatus(license: LicenseRecord, at: Date): LicenseStatus {
+  if (license.status === "revoked" || license.status === "suspended") return license.status;
+  return isExpired(license, at) ? "expired" : license.status;
+}
+
+/** Why this license may not be used right now, in the contract's order; null when it may (past_due is grace). */
+export function blockingCode(license: LicenseRecord, at: Date): "REVOKED" | "SUSPENDED" | "EXPIRED" | null {
+  if (license.status === "revoked") return "REVOKED";
+  if (license.status === "suspended") return "SUSPENDED";
+  if (isExpired(license, at)) return "EXPIRED";
+  return null;
+}
+
+export function toLicenseView(license: LicenseRecord, activationCount: number, at: Date): LicenseView {
+  return {
+    id: license.id,
+    status: effectiveStatus(license, at),
+    product: license.product,
+    plan: license.plan,
+    expiresAt: license.expiresAt ? license.expiresAt.toISOString() : null,
+    entitlements: license.entitlements,
+    maxActivations: license.maxActivations,
+    activations: activationCount,
+  };
+}
+
+export function toActivationView(a: ActivationRecord): ActivationView {
+  return {
+    id: a.id,
+    fingerprint: a.fingerprint,
+    name: a.name,
+    platform: a.platform,
+    createdAt: a.createdAt.toISOString(),
+    lastSeenAt: a.lastSeenAt.toISOString(),
+  };
+}
+
+export const BLOCKED_MESSAGES = {
+  REVOKED: "This license has been revoked.",
+  SUSPENDED: "This license is suspended.",
+  EXPIRED: "This license has expired.",
+} as const;
+
+/** Refuses a license that may not take activations or tokens right now (403), or one of another product. */
+export function assertUsable(license: LicenseRecord, at: Date, product?: string) {
+  const blocked = blockingCode(license, at);
+  if (blocked) throw new AppError(blocked, BLOCKED_MESSAGES[blocked]);
+  if (product !== undefined && product !== license.product) {
+    throw new AppError("PRODUCT_MISMATCH", "This license is for another product.");
+  }
+}
+
+export const licenseNotFound = () => new AppError("NOT_FOUND", "No license matches this key.");
+
+/**
+ * Who acts on the public routes: whoever holds the key. That proves possession of a key, not an identity, so
+ * audit rows record the system as actor and say which door in `metadata.via`.
+ */
+export const CLIENT_ACTOR: Actor = { type: "system", id: null };
+export const CLIENT_AUDIT_METADATA = { via: "client-api" } as const;
