@@ -12,5 +12,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // The same secret the test app servers get (test/helpers/app.ts), so keys sealed by test factories open there.
+    env: { AUTH_SECRET: "test-auth-secret-0123456789abcdef" },
   },
 });

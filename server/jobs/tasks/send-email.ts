@@ -1,6 +1,9 @@
+import { db } from "@/server/db/client";
+import { deliverOutboxEmail } from "@/server/domain/mail/deliver";
 import { defineTask } from "../define-task";
 
-// Placeholder until the mail slice lands.
-export const sendEmailTask = defineTask("send_email", async () => {
-  throw new Error("send_email is not implemented yet");
+// One outbox email per job. Failures are recorded on the row and retried by a job the domain schedules
+// itself, so this task only throws when the database does.
+export const sendEmailTask = defineTask("send_email", async ({ outboxId }) => {
+  await deliverOutboxEmail(db(), outboxId);
 });

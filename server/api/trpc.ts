@@ -1,0 +1,92 @@
+import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from "@trpc/server";
+import { z } from "zod";
+import { db, type Db } from "@/server/db/client";
+import { AppError, isAppError } from "@/server/domain/errors";
+import { devMailboxEnabled } from "@/server/domain/mail/dev-mailbox";
+
+/**
+ * Who is signed in. next-auth fills this in a later issue; until then every request is anonymous, and the
+ * procedure ladder (public -> customer -> admin) has only its first rung.
+ */
+export type AppSession = { user: { id: string; email: string; isAdmin: boolean } };
+
+export type TRPCContext = { db: Db; session: AppSession | null; headers: Headers };
+
+export async function createTRPCContext(opts: { headers: Headers }): Promise<TRPCContext> {
+  return { db: db(), session: null, headers: opts.headers };
+}
+
+/** HTTP status of an AppError -> the tRPC code (the public code travels beside it as data.appCode). */
+const CODE_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
+  400: "BAD_REQUEST",
+  401: "UNAUTHORIZED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  409: "CONFLICT",
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
+  429: "TOO_MANY_REQUESTS",
+  503: "SERVICE_UNAVAILABLE",
+};
+
+/** An AppError as tRPC sees it: the matching tRPC code, the same message, the AppError as cause. */
+export function toTRPCError(err: AppError): TRPCError {
+  return new TRPCError({
+    code: CODE_BY_STATUS[err.status] ?? "INTERNAL_SERVER_ERROR",
+    message: err.message,
+    cause: err,
+  });
+}
+
+const t = initTRPC.context<TRPCContext>().create({
+  // The one place errors are shaped for tRPC (server/rest/handler.ts is its REST twin): an AppError keeps its
+  // public code, message and exact status; input errors carry their issues; anything else is an opaque 500.
+  errorFormatter({ shape, error }) {
+    const cause = error.cause;
+    if (isAppError(cause)) {
+      return { ...shape, data: { ...shape.data, httpStatus: cause.status, appCode: cause.code, issues: null } };
+    }
+    if (cause instanceof z.ZodError) {
+      return { ...shape, data: { ...shape.data, appCode: "BAD_REQUEST" as const, issues: cause.issues } };
+    }
+    const internal = error.code === "INTERNAL_SERVER_ERROR";
+    return {
+      ...shape,
+      message: internal ? "Something went wrong on our side." : shape.message,
+      data: { ...shape.data, appCode: internal ? ("INTERNAL" as const) : null, issues: null },
+    };
+  },
+});
+
+/** Domain code throws AppError; every procedure turns it into the matching TRPCError (also for server callers). */
+const appErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && isAppError(result.error.cause)) throw toTRPCError(result.error.cause);
+  return result;
+});
+
+/** For fetchRequestHandler: an unexpected error is logged with its cause, never swallowed. */
+export function logTRPCError({ error, path }: { error: TRPCError; path?: string }) {
+  if (isAppError(error.cause) && error.cause.status < 500) return;
+  if (error.code !== "INTERNAL_SERVER_ERROR" && !isAppError(error.cause)) return;
+  console.error(`[trpc] ${path ?? "<no path>"} failed:`, error.cause ?? error);
+}
+
+export const createTRPCRouter = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+export const publicProcedure = t.procedure.use(appErrors);
+
+/**
+ * Developer tools (the dev mailbox shows whole emails, keys included): only when no email provider is set and
+ * NODE_ENV is not production.
+ */
+export const devProcedure = publicProcedure.use(({ next }) => {
+  if (!devMailboxEnabled()) {
+    throw new AppError(
+      "FORBIDDEN",
+      "Developer tools are off: an email provider is configured or NODE_ENV is production.",
+    );
+  }
+  return next();
+});

@@ -1,0 +1,94 @@
+import { eq } from "drizzle-orm";
+import { emailOutbox } from "@/server/db/schema";
+import type { Db } from "@/server/db/client";
+import { backoffDelayMs, enqueue } from "@/server/jobs/enqueue";
+import { env } from "@/server/env";
+import { PermanentEmailError, renderEmail } from "./render";
+import { sendEmail } from "./send-email";
+
+/** After this many failed attempts the row is marked failed and nobody tries again. */
+export const MAX_EMAIL_ATTEMPTS = 10;
+
+export type DeliveryOutcome =
+  | { outcome: "sent"; provider: string; messageId: string }
+  | { outcome: "retrying"; attempts: number; nextAttemptAt: Date; error: string }
+  | { outcome: "failed"; attempts: number; error: string }
+  | { outcome: "skipped"; reason: "missing" | "sent" | "failed" };
+
+/**
+ * Delivers one outbox email (the send_email job). The row is locked FOR UPDATE for the whole attempt, so two
+ * jobs for the same row never both send; the second one finds it sent and stops.
+ *
+ * A provider failure never escapes: it is recorded on the row (attempts, last error, next attempt) and the
+ * retry is scheduled in the same transaction, with our own exponential backoff (graphile-worker's fixed
+ * backoff is too slow to be useful for email and cannot be configured). The worker only sees an error when
+ * the database itself fails, and then its own retry applies.
+ *
+ * The lock is held across the provider call on purpose: releasing it first would let a duplicate job send
+ * while this one is still talking to the provider. Provider calls have short timeouts to bound that.
+ */
+export async function deliverOutboxEmail(db: Db, outboxId: string): Promise<DeliveryOutcome> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.select().from(emailOutbox).where(eq(emailOutbox.id, outboxId)).for("update");
+    if (!row) return { outcome: "skipped", reason: "missing" } as const;
+    if (row.status !== "pending") return { outcome: "skipped", reason: row.status } as const;
+
+    const attempts = row.attempts + 1;
+    // Delivery talks to real servers and the real job queue: wall-clock time, not the domain clock.
+    const at = new Date();
+
+    let rendered;
+    try {
+      rendered = await renderEmail(tx, row);
+    } catch (err) {
+      if (!(err instanceof PermanentEmailError)) throw err;
+      await tx
+        .update(emailOutbox)
+        .set({ status: "failed", attempts, lastError: err.message, nextAttemptAt: null })
+        .where(eq(emailOutbox.id, row.id));
+      console.error(`[mail] ${row.id} to ${row.to} cannot be sent: ${err.message}`);
+      return { outcome: "failed", attempts, error: err.message } as const;
+    }
+
+    try {
+      const sent = await sendEmail(tx, { outboxId: row.id, to: row.to, ...rendered });
+      await tx
+        .update(emailOutbox)
+        // last_error stays: "sent on attempt 4 after three refusals" is worth seeing.
+        .set({
+          status: "sent",
+          attempts,
+          subject: rendered.subject,
+          provider: sent.provider,
+          providerMessageId: sent.messageId,
+          sentAt: at,
+          nextAttemptAt: null,
+        })
+        .where(eq(emailOutbox.id, row.id));
+      return { outcome: "sent", provider: sent.provider, messageId: sent.messageId } as const;
+    } catch (err) {
+      const error = truncate(err instanceof Error ? err.message : String(err), 2000);
+      if (attempts >= MAX_EMAIL_ATTEMPTS) {
+        await tx
+          .update(emailOutbox)
+          .set({ status: "failed", attempts, subject: rendered.subject, lastError: error, nextAttemptAt: null })
+          .where(eq(emailOutbox.id, row.id));
+        console.error(`[mail] ${row.id} to ${row.to} failed for good after ${attempts} attempts: ${error}`);
+        return { outcome: "failed", attempts, error } as const;
+      }
+      const nextAttemptAt = new Date(at.getTime() + backoffDelayMs(attempts, env().RETRY_BASE_MS));
+      await tx
+        .update(emailOutbox)
+        .set({ attempts, subject: rendered.subject, lastError: error, nextAttemptAt })
+        .where(eq(emailOutbox.id, row.id));
+      // Same job key as the first job: graphile-worker detaches the key from this running job and adds a new one.
+      await enqueue(tx, "send_email", { outboxId: row.id }, { jobKey: `email:${row.id}`, runAt: nextAttemptAt });
+      console.warn(
+        `[mail] ${row.id} to ${row.to}: attempt ${attempts}/${MAX_EMAIL_ATTEMPTS} failed (${error}); next at ${nextAttemptAt.toISOString()}`,
+      );
+      return { outcome: "retrying", attempts, nextAttemptAt, error } as const;
+    }
+  });
+}
+
+const truncate = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);

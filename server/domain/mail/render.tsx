@@ -1,0 +1,91 @@
+import { render } from "@react-email/render";
+import { inArray, sql } from "drizzle-orm";
+import type { ReactElement } from "react";
+import { isTemplateName, TemplatePropsSchemas, type TemplateProps } from "@/emails";
+import { LicenseIssuedEmail, licenseIssuedSubject, type IssuedLicense } from "@/emails/license-issued";
+import { emailOutbox, licenses, plans, products } from "@/server/db/schema";
+import type { DbOrTx } from "@/server/db/client";
+import { loadLicenseViews } from "@/server/domain/licensing/view";
+import { revealLicenseKey } from "@/server/domain/licensing/license-key";
+import { env } from "@/server/env";
+
+export type RenderedEmail = { subject: string; html: string; text: string };
+
+/**
+ * The email can never be rendered (unknown template, bad props, a license that no longer exists): retrying
+ * will not help, so the outbox row is marked failed with this message instead.
+ */
+export class PermanentEmailError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PermanentEmailError";
+  }
+}
+
+type OutboxRow = Pick<typeof emailOutbox.$inferSelect, "template" | "props">;
+
+/**
+ * Turns an outbox row into subject, HTML and text. Runs at send time: the row stores ids, and the keys are
+ * decrypted here, so the outbox never holds a secret.
+ */
+export async function renderEmail(tx: DbOrTx, row: OutboxRow): Promise<RenderedEmail> {
+  if (!isTemplateName(row.template)) throw new PermanentEmailError(`Unknown email template "${row.template}".`);
+  const parsed = TemplatePropsSchemas[row.template].safeParse(row.props);
+  if (!parsed.success) {
+    throw new PermanentEmailError(`Bad props for "${row.template}": ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  }
+  switch (row.template) {
+    case "license-issued": {
+      const issued = await resolveIssuedLicenses(tx, parsed.data);
+      return renderElement(
+        licenseIssuedSubject(issued),
+        <LicenseIssuedEmail appUrl={env().APP_URL} licenses={issued} />,
+      );
+    }
+  }
+}
+
+async function renderElement(subject: string, element: ReactElement): Promise<RenderedEmail> {
+  const [html, text] = await Promise.all([render(element), render(element, { plainText: true })]);
+  return { subject, html, text };
+}
+
+async function resolveIssuedLicenses(tx: DbOrTx, props: TemplateProps["license-issued"]): Promise<IssuedLicense[]> {
+  const views = await loadLicenseViews(tx, props.licenseIds);
+  const found = new Set(views.map((v) => v.id));
+  const missing = props.licenseIds.filter((id) => !found.has(id));
+  if (missing.length) throw new PermanentEmailError(`License ${missing.join(", ")} no longer exists.`);
+
+  // The view carries slugs; the email speaks in names, and needs the sealed key.
+  const extras = await tx
+    .select({
+      id: licenses.id,
+      keyCiphertext: licenses.keyCiphertext,
+      productName: products.name,
+      planName: plans.name,
+    })
+    .from(licenses)
+    .innerJoin(plans, sql`${plans.id} = ${licenses.planId}`)
+    .innerJoin(products, sql`${products.id} = ${plans.productId}`)
+    .where(inArray(licenses.id, props.licenseIds));
+  const byId = new Map(extras.map((e) => [e.id, e]));
+
+  return views.map((view) => {
+    const extra = byId.get(view.id)!;
+    let key: string;
+    try {
+      key = revealLicenseKey(extra.keyCiphertext);
+    } catch {
+      // AUTH_SECRET changed since the key was sealed: no retry will ever open it.
+      throw new PermanentEmailError(`The key of license ${view.id} cannot be decrypted (was AUTH_SECRET changed?).`);
+    }
+    return {
+      productName: extra.productName,
+      planName: extra.planName,
+      key,
+      seats: view.maxActivations,
+      expiresAt: view.expiresAt,
+      entitlements: view.entitlements,
+    };
+  });
+}

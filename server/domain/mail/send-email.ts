@@ -1,0 +1,113 @@
+import nodemailer from "nodemailer";
+import { Resend } from "resend";
+import { devMailbox } from "@/server/db/schema";
+import type { DbOrTx } from "@/server/db/client";
+import { emailProvider, env, type Env } from "@/server/env";
+
+export type OutgoingEmail = {
+  /** The outbox row id: the provider's idempotency key (Resend) or the Message-ID's local part (SMTP). */
+  outboxId: string;
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+};
+
+export type SendResult = { provider: "resend" | "smtp" | "dev"; messageId: string };
+
+/** The provider refused or could not be reached; the message is the provider's own, kept as the row's last error. */
+export class ProviderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProviderError";
+  }
+}
+
+/**
+ * Hands one email to the configured provider: Resend (RESEND_API_KEY), any SMTP server (SMTP_URL) or, with
+ * neither, the dev mailbox table plus a log line. `tx` is only written to by the dev mailbox, so that its row
+ * commits with the outbox row's "sent".
+ */
+export async function sendEmail(tx: DbOrTx, email: OutgoingEmail, settings: Env = env()): Promise<SendResult> {
+  switch (emailProvider(settings)) {
+    case "resend":
+      return sendWithResend(email, settings);
+    case "smtp":
+      return sendWithSmtp(email, settings);
+    case "dev":
+      return saveToDevMailbox(tx, email, settings);
+  }
+}
+
+async function sendWithResend(email: OutgoingEmail, settings: Env): Promise<SendResult> {
+  const resend = new Resend(settings.RESEND_API_KEY, { baseUrl: settings.RESEND_BASE_URL });
+  const { data, error } = await resend.emails.send(
+    { from: settings.EMAIL_FROM, to: email.to, subject: email.subject, html: email.html, text: email.text },
+    // Resend keeps the key for 24 h: a retry after a lost response (or a crash before we recorded "sent")
+    // returns the first send's id instead of sending again.
+    // The timeout keeps a hung connection from holding the outbox row's lock for long.
+    { idempotencyKey: email.outboxId, signal: AbortSignal.timeout(30_000) },
+  );
+  if (error || !data) {
+    const status = error?.statusCode ? ` ${error.statusCode}` : "";
+    throw new ProviderError(`Resend${status}: ${error?.message ?? "empty response"}`);
+  }
+  return { provider: "resend", messageId: data.id };
+}
+
+async function sendWithSmtp(email: OutgoingEmail, settings: Env): Promise<SendResult> {
+  const transport = nodemailer.createTransport({
+    url: settings.SMTP_URL,
+    // Defaults wait minutes on a dead server while the outbox row stays locked; fail fast and retry later.
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+  });
+  try {
+    const info = await transport.sendMail({
+      from: settings.EMAIL_FROM,
+      to: email.to,
+      subject: email.subject,
+      html: email.html,
+      text: email.text,
+      // SMTP has no idempotency key; a stable Message-ID at least lets mail systems and people spot a duplicate.
+      messageId: `<${email.outboxId}@${messageIdDomain(settings)}>`,
+    });
+    return { provider: "smtp", messageId: String(info.messageId) };
+  } catch (err) {
+    throw new ProviderError(`SMTP: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    transport.close();
+  }
+}
+
+async function saveToDevMailbox(tx: DbOrTx, email: OutgoingEmail, settings: Env): Promise<SendResult> {
+  const [row] = await tx
+    .insert(devMailbox)
+    .values({
+      outboxId: email.outboxId,
+      from: settings.EMAIL_FROM,
+      to: email.to,
+      subject: email.subject,
+      html: email.html,
+      text: email.text,
+    })
+    .returning({ id: devMailbox.id });
+  // No provider configured: the log is the other place a developer looks for the key.
+  const lines = email.text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => /\b[0-9A-Z]{5}(-[0-9A-Z]{5}){4}\b/.test(l) || /https?:\/\//.test(l));
+  console.log(
+    [
+      `[mail] to ${email.to}: "${email.subject}" (no email provider configured; see ${settings.APP_URL}/dev/mailbox)`,
+      ...[...new Set(lines)].map((l) => `[mail]   ${l}`),
+    ].join("\n"),
+  );
+  return { provider: "dev", messageId: row!.id };
+}
+
+function messageIdDomain(settings: Env): string {
+  const match = /@([^>\s]+)>?\s*$/.exec(settings.EMAIL_FROM);
+  return match?.[1] ?? new URL(settings.APP_URL).hostname;
+}
