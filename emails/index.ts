@@ -11,6 +11,27 @@ export const TemplatePropsSchemas = {
     /** Set when the licenses came from one Stripe checkout. */
     checkoutSessionId: z.string().nullish(),
   }),
+  // Lifecycle emails (Stripe-driven changes and sweeps). Dates are ISO-8601 strings.
+  "renewal-receipt": z.object({ licenseId: z.uuid(), invoiceId: z.string().nullish(), renewedUntil: z.iso.datetime() }),
+  "payment-failed": z.object({
+    licenseId: z.uuid(),
+    invoiceId: z.string().nullish(),
+    /** Until when the license keeps working while payment is fixed. */
+    graceEndsAt: z.iso.datetime().nullish(),
+    /** Where the customer fixes payment (Stripe's hosted invoice page), when known. */
+    fixPaymentUrl: z.url().nullish(),
+  }),
+  "cancellation-scheduled": z.object({ licenseId: z.uuid(), endsAt: z.iso.datetime() }),
+  "license-expiring": z.object({ licenseId: z.uuid(), expiresAt: z.iso.datetime() }),
+  "trial-ending": z.object({ licenseId: z.uuid(), trialEndsAt: z.iso.datetime() }),
+  "license-expired": z.object({ licenseId: z.uuid(), expiredAt: z.iso.datetime() }),
+  "license-status-changed": z.object({
+    licenseId: z.uuid(),
+    status: z.enum(["suspended", "revoked", "reinstated"]),
+    /** Plain words the customer may read. */
+    reason: z.string().max(500).nullish(),
+  }),
+  "plan-changed": z.object({ licenseId: z.uuid(), fromPlanId: z.uuid(), toPlanId: z.uuid() }),
 } as const;
 
 export type TemplateName = keyof typeof TemplatePropsSchemas;

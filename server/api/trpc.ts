@@ -5,10 +5,10 @@ import { AppError, isAppError } from "@/server/domain/errors";
 import { devMailboxEnabled } from "@/server/domain/mail/dev-mailbox";
 
 /**
- * Who is signed in. next-auth fills this in a later issue; until then every request is anonymous, and the
- * procedure ladder (public -> customer -> admin) has only its first rung.
+ * Who is signed in (filled from the next-auth session). `isAdmin` is decided at each request from ADMIN_EMAILS,
+ * never stored; `customerId` is the customer record with the same email (case-insensitive), if any.
  */
-export type AppSession = { user: { id: string; email: string; isAdmin: boolean } };
+export type AppSession = { user: { id: string; email: string; isAdmin: boolean }; customerId: string | null };
 
 export type TRPCContext = { db: Db; session: AppSession | null; headers: Headers };
 
@@ -89,4 +89,24 @@ export const devProcedure = publicProcedure.use(({ next }) => {
     );
   }
   return next();
+});
+
+/** Any signed-in person; the context's session is non-null from here on. */
+export const signedInProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.session) throw new AppError("UNAUTHORIZED", "Sign in first.");
+  return next({ ctx: { ...ctx, session: ctx.session } });
+});
+
+/**
+ * A customer in the portal. A customer sees only their own data: every portal procedure filters by
+ * ctx.customerId, which comes from the session, never from input.
+ */
+export const customerProcedure = signedInProcedure.use(({ ctx, next }) => {
+  return next({ ctx: { ...ctx, customerId: ctx.session.customerId } });
+});
+
+/** The admin app: only emails listed in ADMIN_EMAILS. */
+export const adminProcedure = signedInProcedure.use(({ ctx, next }) => {
+  if (!ctx.session.user.isAdmin) throw new AppError("FORBIDDEN", "This needs an admin account.");
+  return next({ ctx: { ...ctx, admin: { email: ctx.session.user.email } } });
 });

@@ -51,5 +51,8 @@ export const licenses = pgTable(
       .on(t.stripePaymentIntentId)
       .where(sql`${t.stripePaymentIntentId} is not null`),
     index("licenses_status_idx").on(t.status, t.id),
+    // The admin listing pages newest first by (created_at, id): keyset pagination without a sort.
+    // (A plain ascending index: scanned backwards it serves ORDER BY created_at DESC, id DESC.)
+    index("licenses_created_idx").on(t.createdAt, t.id),
   ],
 );

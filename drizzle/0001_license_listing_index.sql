@@ -1,0 +1,1 @@
+CREATE INDEX "licenses_created_idx" ON "licenses" USING btree ("created_at","id");
