@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, pgTable, text, unique, uuid } from "drizzle-orm/pg-core";
+import { boolean, index, integer, pgTable, text, unique, uuid } from "drizzle-orm/pg-core";
 import { createdAt, id, ts } from "./_columns";
 import { customers } from "./customers";
 import { plans } from "./plans";
@@ -40,6 +40,14 @@ export const licenses = pgTable(
     stripeLineItemId: text("stripe_line_item_id"),
     stripeSubscriptionId: text("stripe_subscription_id"),
     stripePaymentIntentId: text("stripe_payment_intent_id"),
+    /** The Stripe price the license currently follows (a plan change on the subscription moves it). */
+    stripePriceId: text("stripe_price_id"),
+    /** True while a subscription will renew it by itself; expiry reminders go only to licenses that won't. */
+    autoRenews: boolean("auto_renews").notNull().default(false),
+    /** A scheduled cancellation: the license works until then and does not renew. */
+    cancelAt: ts("cancel_at"),
+    /** Set for a trial license: it ends then unless payment follows. */
+    trialEndsAt: ts("trial_ends_at"),
     createdAt: createdAt(),
     updatedAt: ts("updated_at").notNull().defaultNow(),
   },
@@ -51,6 +59,8 @@ export const licenses = pgTable(
       .on(t.stripePaymentIntentId)
       .where(sql`${t.stripePaymentIntentId} is not null`),
     index("licenses_status_idx").on(t.status, t.id),
+    // The sweeps look for licenses by expiry.
+    index("licenses_expires_idx").on(t.expiresAt).where(sql`${t.expiresAt} is not null`),
     // The admin listing pages newest first by (created_at, id): keyset pagination without a sort.
     // (A plain ascending index: scanned backwards it serves ORDER BY created_at DESC, id DESC.)
     index("licenses_created_idx").on(t.createdAt, t.id),
