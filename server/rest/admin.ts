@@ -2,7 +2,9 @@ import { z } from "zod";
 import { db } from "@/server/db/client";
 import type { Actor } from "@/server/domain/audit/record";
 import { authenticateApiToken, bearerToken } from "@/server/domain/admin/api-tokens";
-import { errorResponse, readJson, toErrorResponse, type RestResult } from "./handler";
+import { env } from "@/server/env";
+import { errorResponse, limit, readJson, toErrorResponse, type RestResult } from "./handler";
+import { clientIp } from "./rate-limit";
 
 /**
  * The wrapper for every /api/v1/admin route: bearer auth first (401 before anything else is looked at), then
@@ -51,7 +53,12 @@ export function adminRoute<S extends z.ZodType = z.ZodUnknown>(
   return async (req: Request, ctx: RouteContext): Promise<Response> => {
     try {
       const actor = await authenticateApiToken(db(), bearerToken(req.headers.get("authorization")));
-      if (!actor) return unauthorized();
+      if (!actor) {
+        // Failed attempts are rate limited per IP (RATE_LIMIT_IP): guessing tokens gets slow. Authenticated
+        // scripts are not limited: they are the operator's own.
+        limit(`admin-auth-fail:${clientIp(req)}`, env().RATE_LIMIT_IP);
+        return unauthorized();
+      }
       const params = Object.fromEntries(
         Object.entries((await ctx?.params) ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v.join("/") : v]),
       );

@@ -112,7 +112,8 @@ async function drain(req: Request, reader = req.body?.getReader(), seen = 0) {
   }
 }
 
-function limit(bucket: string, max: number) {
+/** Counts one request in `bucket`; over `max` per minute throws RATE_LIMITED (with Retry-After). */
+export function limit(bucket: string, max: number) {
   const result = rateLimiter().hit(bucket, max);
   if (!result.ok) {
     throw new AppError("RATE_LIMITED", `Too many requests; try again in ${result.retryAfterSeconds} s.`, {

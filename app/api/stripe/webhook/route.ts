@@ -1,9 +1,10 @@
 // POST /api/stripe/webhook: verify the raw body -> store the event + queue its processing in one tx -> 200.
 import { db } from "@/server/db/client";
 import { env } from "@/server/env";
-import { AppError } from "@/server/domain/errors";
+import { AppError, isAppError } from "@/server/domain/errors";
 import { acceptWebhookEvent, verifyStripeWebhook } from "@/server/domain/billing/webhook";
-import { toErrorResponse } from "@/server/rest/handler";
+import { limit, toErrorResponse } from "@/server/rest/handler";
+import { clientIp } from "@/server/rest/rate-limit";
 
 export const dynamic = "force-dynamic";
 
@@ -22,6 +23,14 @@ export async function POST(req: Request) {
     await acceptWebhookEvent(db(), event);
     return Response.json({ received: true });
   } catch (err) {
+    // Stripe itself is never limited; callers that cannot sign are, per IP (RATE_LIMIT_IP a minute).
+    if (isAppError(err) && err.code === "INVALID_SIGNATURE") {
+      try {
+        limit(`webhook-bad-signature:${clientIp(req)}`, env().RATE_LIMIT_IP);
+      } catch (limited) {
+        return toErrorResponse(limited);
+      }
+    }
     return toErrorResponse(err);
   }
 }
