@@ -86,6 +86,9 @@ async function load(url: string, total: number, durationS: number, sampleRss?: (
     requests: [{ setupRequest: (req: any) => ({ ...req, body: JSON.stringify({ key: benchKey(crypto.randomInt(total)) }) }) }],
   });
   if (timer) clearInterval(timer);
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${url} answered ${result.non2xx} non-2xx responses and ${result.errors} errors: the figures would be meaningless`);
+  }
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
@@ -98,9 +101,10 @@ async function load(url: string, total: number, durationS: number, sampleRss?: (
 const fmt = (l: Load) => `${l.rps.toFixed(0).padStart(6)} req/s  p50 ${String(l.p50).padStart(4)} ms  p99 ${String(l.p99).padStart(4)} ms${l.non2xx || l.errors ? `  (non-2xx ${l.non2xx}, errors ${l.errors})` : ""}`;
 
 async function main() {
-  if (!fs.existsSync(path.join(root, ".next", "BUILD_ID"))) {
+  // Always measure the code as it is now: a stale .next would benchmark yesterday's routes.
+  if (process.env.BENCH_SKIP_BUILD !== "1") {
     console.log("building the app (next build)...");
-    execSync("npx next build", { stdio: "inherit", env: { ...process.env, NEXT_DIST_DIR: "" } });
+    execSync("npx next build", { stdio: "ignore", env: { ...process.env, NEXT_DIST_DIR: "" } });
   }
 
   console.log("\n== Offline-token signing (one core, same run) ==");

@@ -1,7 +1,7 @@
 // Seeds a database with N licenses for the benchmarks: `npm run seed:bench -- <count> [DATABASE_URL]`.
 // Keys are derived from their index (benchKey(i)), so the load generator can ask for any of them without a file.
 import crypto from "node:crypto";
-import { Pool } from "pg";
+import { createPool } from "@/server/db/client";
 import { migrate } from "@/server/db/migrate";
 import { hashLicenseKey, licenseKeyHint, formatLicenseKey } from "@/server/domain/licensing/license-key";
 import { seal } from "@/server/domain/secret-box";
@@ -25,7 +25,7 @@ export function benchKey(i: number): string {
 
 /** Tops the database up to `total` benchmark licenses (idempotent: reruns add only what is missing). */
 export async function seedLicenses(url: string, total: number, log = console.log) {
-  const pool = new Pool({ connectionString: url, max: 2 });
+  const pool = createPool(url, 2);
   try {
     await migrate(pool);
     const product = await pool.query(
