@@ -1,9 +1,24 @@
+import Link from "next/link";
+import { LinkButton } from "@/app/_components";
+
 export default function Home() {
   return (
-    <main style={{ maxWidth: 640, margin: "4rem auto", padding: "0 1rem" }}>
-      <h1>Keystead</h1>
-      <p>Self-hosted software licensing: Stripe payments in, license keys out, online and offline activation.</p>
-      <ul>
+    <main style={{ maxWidth: 640, margin: "0 auto", padding: "12vh 1rem 2rem" }}>
+      <h1 style={{ margin: "0 0 0.5rem" }}>Keystead</h1>
+      <p style={{ color: "#52525b", lineHeight: 1.5 }}>
+        Self-hosted software licensing: Stripe payments in, license keys out, online and offline activation.
+      </p>
+      <div style={{ display: "flex", flexWrap: "wrap", gap: "0.5rem", margin: "1.5rem 0" }}>
+        <LinkButton href="/portal" variant="primary">
+          Your licenses
+        </LinkButton>
+        <LinkButton href="/admin">Admin</LinkButton>
+      </div>
+      <p style={{ color: "#52525b", lineHeight: 1.5 }}>
+        Customers sign in with the email they bought with to see their keys and devices. Operators listed in
+        ADMIN_EMAILS manage everything in the admin app.
+      </p>
+      <ul style={{ lineHeight: 1.8, paddingLeft: "1.2rem" }}>
         <li>
           <a href="/api/health">Health</a>
         </li>
@@ -11,7 +26,7 @@ export default function Home() {
           <a href="/api/v1/openapi.json">Management API (OpenAPI)</a>
         </li>
         <li>
-          <a href="/dev/mailbox">Dev mailbox</a> (when no email provider is configured)
+          <Link href="/dev/mailbox">Dev mailbox</Link> (when no email provider is configured)
         </li>
       </ul>
     </main>

@@ -1,6 +1,6 @@
 import type { ReactNode } from "react";
-import { TRPCReactProvider } from "@/app/_trpc/client";
 
+// The tRPC provider is mounted once in the root layout.
 export default function DevLayout({ children }: { children: ReactNode }) {
-  return <TRPCReactProvider>{children}</TRPCReactProvider>;
+  return children;
 }

@@ -1,5 +1,6 @@
 import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from "@trpc/server";
 import { z } from "zod";
+import { sessionFromHeaders, type AppSession } from "@/server/auth/session";
 import { db, type Db } from "@/server/db/client";
 import { AppError, isAppError } from "@/server/domain/errors";
 import { devMailboxEnabled } from "@/server/domain/mail/dev-mailbox";
@@ -8,12 +9,14 @@ import { devMailboxEnabled } from "@/server/domain/mail/dev-mailbox";
  * Who is signed in (filled from the next-auth session). `isAdmin` is decided at each request from ADMIN_EMAILS,
  * never stored; `customerId` is the customer record with the same email (case-insensitive), if any.
  */
-export type AppSession = { user: { id: string; email: string; isAdmin: boolean }; customerId: string | null };
+export type { AppSession };
 
 export type TRPCContext = { db: Db; session: AppSession | null; headers: Headers };
 
+/** The request's context: the database session behind the cookie (server/auth/session.ts), or none. */
 export async function createTRPCContext(opts: { headers: Headers }): Promise<TRPCContext> {
-  return { db: db(), session: null, headers: opts.headers };
+  const database = db();
+  return { db: database, session: await sessionFromHeaders(database, opts.headers), headers: opts.headers };
 }
 
 /** HTTP status of an AppError -> the tRPC code (the public code travels beside it as data.appCode). */

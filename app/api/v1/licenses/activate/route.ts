@@ -2,12 +2,14 @@
 import { db } from "@/server/db/client";
 import { activateLicense } from "@/server/domain/licensing/activate";
 import { ActivateLicenseInput } from "@/server/domain/licensing/inputs";
+import { countUsage } from "@/server/domain/usage/counter";
 import { methodNotAllowed, publicJsonRoute } from "@/server/rest/handler";
 
 export const dynamic = "force-dynamic";
 
 export const POST = publicJsonRoute({ name: "activate", input: ActivateLicenseInput, key: (i) => i.key }, async (input) => {
   const { status, ...body } = await activateLicense(db(), input);
+  if (status === 201) countUsage("activations", db);
   return { status, body };
 });
 

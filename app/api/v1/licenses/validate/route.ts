@@ -2,12 +2,15 @@
 import { db } from "@/server/db/client";
 import { ValidateLicenseInput } from "@/server/domain/licensing/inputs";
 import { validateLicense } from "@/server/domain/licensing/validate";
+import { countUsage } from "@/server/domain/usage/counter";
 import { methodNotAllowed, publicJsonRoute } from "@/server/rest/handler";
 
 export const dynamic = "force-dynamic";
 
-export const POST = publicJsonRoute({ name: "validate", input: ValidateLicenseInput, key: (i) => i.key }, async (input) => ({
-  body: await validateLicense(db(), input),
-}));
+export const POST = publicJsonRoute({ name: "validate", input: ValidateLicenseInput, key: (i) => i.key }, async (input) => {
+  // Counted in memory and flushed every few seconds: no write on this hot path.
+  countUsage("validations", db);
+  return { body: await validateLicense(db(), input) };
+});
 
 export const { GET, PUT, PATCH, DELETE } = methodNotAllowed("POST");

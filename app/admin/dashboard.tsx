@@ -1,0 +1,112 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { useTRPC } from "@/app/_trpc/client";
+import { Card, ErrorState, Grid, LoadingState, Notice, PageHeader, Stat, formatDateTime, formatNumber, formatRelative } from "@/app/_components";
+import { DailyChart } from "./daily-chart";
+import css from "./dashboard.module.css";
+
+const DAYS = 30;
+
+export function Dashboard() {
+  const trpc = useTRPC();
+  const summary = useQuery(trpc.dashboard.summary.queryOptions(undefined, { refetchInterval: 30_000 }));
+  const series = useQuery(trpc.dashboard.series.queryOptions({ days: DAYS }, { refetchInterval: 60_000 }));
+  const setup = useQuery(trpc.dashboard.setup.queryOptions());
+
+  return (
+    <>
+      <PageHeader title="Dashboard" description="Licenses, activations and the health of payments and email." />
+
+      {setup.data && !setup.data.complete && (
+        <div className={css.banner}>
+          <Notice>
+            <strong>
+              Setup is not finished: {setup.data.missing} {setup.data.missing === 1 ? "thing is" : "things are"} missing.
+            </strong>
+            <ul>
+              {setup.data.checks
+                .filter((c) => !c.ok)
+                .map((c) => (
+                  <li key={c.id}>{c.status}</li>
+                ))}
+            </ul>
+            <p style={{ margin: "0.5rem 0 0" }}>
+              <Link href="/admin/setup">See how to fix each →</Link>
+            </p>
+          </Notice>
+        </div>
+      )}
+
+      <section className={css.section} aria-label="Figures">
+        {summary.isPending ? (
+          <LoadingState label="Loading figures…" />
+        ) : summary.isError ? (
+          <ErrorState title="Could not load the figures." error={summary.error} onRetry={() => void summary.refetch()} />
+        ) : (
+          <Grid>
+            <Stat
+              label="Active licenses"
+              value={formatNumber(summary.data.activeLicenses)}
+              hint={summary.data.pastDueLicenses ? `+ ${formatNumber(summary.data.pastDueLicenses)} past due` : undefined}
+            />
+            <Stat label="Activations" value={formatNumber(summary.data.activations)} hint="devices using a seat" />
+            <Stat
+              label="Failed emails"
+              value={formatNumber(summary.data.failedEmails)}
+              warn={summary.data.failedEmails > 0}
+              hint={summary.data.failedEmails > 0 ? <Link href="/admin/emails">Review and retry</Link> : "none"}
+            />
+            <Stat
+              label="Stripe events waiting"
+              value={formatNumber(summary.data.pendingStripeEvents)}
+              hint="received, not processed yet"
+            />
+            <Stat
+              label="Failed Stripe events"
+              value={formatNumber(summary.data.failedStripeEvents)}
+              warn={summary.data.failedStripeEvents > 0}
+              hint={summary.data.failedStripeEvents > 0 ? <Link href="/admin/stripe-events">Review and replay</Link> : "none"}
+            />
+            <Stat
+              label="Webhook last seen"
+              value={summary.data.webhookLastSeen ? formatRelative(summary.data.webhookLastSeen.at) : "never"}
+              warn={!summary.data.webhookLastSeen}
+              hint={
+                summary.data.webhookLastSeen
+                  ? `${summary.data.webhookLastSeen.type ?? "event"} · ${formatDateTime(summary.data.webhookLastSeen.at)}`
+                  : "no Stripe webhook has arrived"
+              }
+            />
+          </Grid>
+        )}
+      </section>
+
+      <section className={css.section} aria-label="Per day">
+        <h2 className={css.sectionTitle}>Per day (UTC), last {DAYS} days</h2>
+        {series.isPending ? (
+          <LoadingState label="Loading charts…" />
+        ) : series.isError ? (
+          <ErrorState title="Could not load the charts." error={series.error} onRetry={() => void series.refetch()} />
+        ) : (
+          <div className={css.charts}>
+            <Card title="Licenses issued">
+              <DailyChart data={series.data} metric="issued" color="#4f46e5" label="Licenses issued" />
+            </Card>
+            <Card title="Validations">
+              <DailyChart data={series.data} metric="validations" color="#0891b2" label="Validations" />
+            </Card>
+            <Card title="New activations">
+              <DailyChart data={series.data} metric="activations" color="#16a34a" label="New activations" />
+            </Card>
+          </div>
+        )}
+        <p className={css.chartNote}>
+          Validations and activations are counted in memory and saved every few seconds, so today&apos;s bars trail
+          slightly.
+        </p>
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,43 @@
+import {
+  customerActor,
+  deactivateActivationById,
+  listCustomerLicenses,
+  PortalActivationInput,
+  PortalLicenseInput,
+  resendCustomerLicenseEmail,
+  revealCustomerLicenseKey,
+} from "@/server/domain/licensing/portal";
+import { createTRPCRouter, customerProcedure } from "../trpc";
+
+/**
+ * The customer portal. Every procedure acts for ctx.customerId, which comes from the session (the customer
+ * with the signed-in email), never from input: ids in input only pick among the customer's own things.
+ */
+export const portalRouter = createTRPCRouter({
+  me: customerProcedure.query(({ ctx }) => ({
+    email: ctx.session.user.email,
+    isAdmin: ctx.session.user.isAdmin,
+    hasCustomer: ctx.customerId !== null,
+  })),
+  licenses: customerProcedure.query(({ ctx }) => listCustomerLicenses(ctx.db, ctx.customerId)),
+  revealKey: customerProcedure
+    .input(PortalLicenseInput)
+    .mutation(({ ctx, input }) => revealCustomerLicenseKey(ctx.db, { licenseId: input.licenseId, customerId: ctx.customerId })),
+  deactivate: customerProcedure.input(PortalActivationInput).mutation(({ ctx, input }) =>
+    ctx.db.transaction((tx) =>
+      deactivateActivationById(tx, customerActor(ctx.customerId), {
+        activationId: input.activationId,
+        customerId: ctx.customerId,
+      }),
+    ),
+  ),
+  resendLicenseEmail: customerProcedure.input(PortalLicenseInput).mutation(({ ctx, input }) =>
+    ctx.db.transaction((tx) =>
+      resendCustomerLicenseEmail(tx, customerActor(ctx.customerId), {
+        licenseId: input.licenseId,
+        customerId: ctx.customerId,
+        email: ctx.session.user.email,
+      }),
+    ),
+  ),
+});

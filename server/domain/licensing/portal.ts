@@ -1,0 +1,195 @@
+import { and, asc, desc, eq, inArray } from "drizzle-orm";
+import { z } from "zod";
+import { activations, licenses, plans, products, type LicenseStatus } from "@/server/db/schema";
+import type { DbOrTx, Tx } from "@/server/db/client";
+import { recordAudit, type Actor } from "@/server/domain/audit/record";
+import { now } from "@/server/domain/clock";
+import { AppError } from "@/server/domain/errors";
+import { queueEmail } from "@/server/domain/mail/queue";
+import { displayHint, revealLicenseKey } from "./license-key";
+import { isExpired } from "./lookup";
+
+/**
+ * What a signed-in customer may see and do with their own licenses (the portal). Every function takes the
+ * customer id from the session and filters by it: a license or activation of someone else is "not found",
+ * exactly like one that does not exist, so ids cannot be probed.
+ */
+
+export const PortalLicenseInput = z.object({ licenseId: z.uuid() });
+export const PortalActivationInput = z.object({ activationId: z.uuid() });
+
+export type PortalActivation = {
+  id: string;
+  fingerprint: string;
+  name: string | null;
+  platform: string | null;
+  createdAt: string;
+  lastSeenAt: string;
+};
+
+export type PortalLicense = {
+  id: string;
+  productName: string;
+  planName: string;
+  /** The status the client software sees (expired as soon as expiry plus grace has passed). */
+  status: LicenseStatus;
+  /** Why it is suspended or revoked, in words meant for the customer. */
+  statusReason: string | null;
+  expiresAt: string | null;
+  autoRenews: boolean;
+  maxActivations: number;
+  /** "•••••-…-ABCDE": enough to tell keys apart; the key itself comes from revealCustomerLicenseKey. */
+  keyHint: string;
+  entitlements: string[];
+  createdAt: string;
+  activations: PortalActivation[];
+};
+
+export const customerActor = (customerId: string | null): Actor => ({ type: "customer", id: customerId });
+
+const licenseNotFound = () => new AppError("NOT_FOUND", "You have no license with that id.");
+
+/** The customer's licenses, newest first, with their activations. A null customer simply has none. */
+export async function listCustomerLicenses(db: DbOrTx, customerId: string | null): Promise<PortalLicense[]> {
+  if (!customerId) return [];
+  const rows = await db
+    .select({
+      id: licenses.id,
+      productName: products.name,
+      planName: plans.name,
+      status: licenses.status,
+      statusReason: licenses.statusReason,
+      expiresAt: licenses.expiresAt,
+      graceDays: plans.graceDays,
+      autoRenews: licenses.autoRenews,
+      maxActivations: licenses.maxActivations,
+      keyHint: licenses.keyHint,
+      entitlements: plans.entitlements,
+      createdAt: licenses.createdAt,
+    })
+    .from(licenses)
+    .innerJoin(plans, eq(plans.id, licenses.planId))
+    .innerJoin(products, eq(products.id, plans.productId))
+    .where(eq(licenses.customerId, customerId))
+    .orderBy(desc(licenses.createdAt), desc(licenses.id));
+  if (rows.length === 0) return [];
+
+  const acts = await db
+    .select()
+    .from(activations)
+    .where(inArray(activations.licenseId, rows.map((r) => r.id)))
+    .orderBy(asc(activations.createdAt));
+  const byLicense = new Map<string, PortalActivation[]>();
+  for (const a of acts) {
+    const list = byLicense.get(a.licenseId) ?? [];
+    list.push({
+      id: a.id,
+      fingerprint: a.fingerprint,
+      name: a.name,
+      platform: a.platform,
+      createdAt: a.createdAt.toISOString(),
+      lastSeenAt: a.lastSeenAt.toISOString(),
+    });
+    byLicense.set(a.licenseId, list);
+  }
+
+  const at = now();
+  return rows.map((r) => ({
+    id: r.id,
+    productName: r.productName,
+    planName: r.planName,
+    status: r.status === "revoked" || r.status === "suspended" ? r.status : isExpired(r, at) ? "expired" : r.status,
+    statusReason: r.statusReason,
+    expiresAt: r.expiresAt ? r.expiresAt.toISOString() : null,
+    autoRenews: r.autoRenews,
+    maxActivations: r.maxActivations,
+    keyHint: displayHint(r.keyHint),
+    entitlements: r.entitlements,
+    createdAt: r.createdAt.toISOString(),
+    activations: byLicense.get(r.id) ?? [],
+  }));
+}
+
+async function ownedLicense(db: DbOrTx, customerId: string | null, licenseId: string) {
+  if (!customerId) throw licenseNotFound();
+  const [row] = await db
+    .select({ id: licenses.id, keyCiphertext: licenses.keyCiphertext, status: licenses.status })
+    .from(licenses)
+    .where(and(eq(licenses.id, licenseId), eq(licenses.customerId, customerId)));
+  if (!row) throw licenseNotFound();
+  return row;
+}
+
+/** The full key of one of the customer's own licenses (shown on click in the portal). */
+export async function revealCustomerLicenseKey(
+  db: DbOrTx,
+  input: { licenseId: string; customerId: string | null },
+): Promise<{ key: string }> {
+  const row = await ownedLicense(db, input.customerId, input.licenseId);
+  return { key: revealLicenseKey(row.keyCiphertext) };
+}
+
+/**
+ * Frees a seat from the portal: the customer removes one of their own machines. Locks the license row first,
+ * like activate and deactivate, so a seat count in progress never sees a half-finished change. Allowed in
+ * any license status, like the public deactivate route.
+ */
+export async function deactivateActivationById(
+  tx: Tx,
+  actor: Actor,
+  input: { activationId: string; customerId: string | null },
+): Promise<{ deactivated: true; licenseId: string }> {
+  const notFound = () => new AppError("NOT_FOUND", "That device is not activated on any of your licenses.");
+  if (!input.customerId) throw notFound();
+  const [target] = await tx
+    .select({ licenseId: activations.licenseId })
+    .from(activations)
+    .innerJoin(licenses, eq(licenses.id, activations.licenseId))
+    .where(and(eq(activations.id, input.activationId), eq(licenses.customerId, input.customerId)));
+  if (!target) throw notFound();
+
+  await tx.select({ id: licenses.id }).from(licenses).where(eq(licenses.id, target.licenseId)).for("update");
+  const [removed] = await tx
+    .delete(activations)
+    .where(and(eq(activations.id, input.activationId), eq(activations.licenseId, target.licenseId)))
+    .returning({ id: activations.id, fingerprint: activations.fingerprint, name: activations.name, platform: activations.platform });
+  // Gone between the check and the lock (the machine deactivated itself): same answer as never there.
+  if (!removed) throw notFound();
+  await recordAudit(tx, actor, {
+    action: "activation.deleted",
+    subjectType: "license",
+    subjectId: target.licenseId,
+    before: { activationId: removed.id, fingerprint: removed.fingerprint, name: removed.name, platform: removed.platform },
+    metadata: { via: "portal" },
+  });
+  return { deactivated: true, licenseId: target.licenseId };
+}
+
+/**
+ * Sends the license email again (the key, to the customer's own address). At most one per license per
+ * minute: the dedupe key carries the minute, so a double click or a script sends one email.
+ */
+export async function resendCustomerLicenseEmail(
+  tx: Tx,
+  actor: Actor,
+  input: { licenseId: string; customerId: string | null; email: string },
+): Promise<{ queued: boolean }> {
+  await ownedLicense(tx, input.customerId, input.licenseId);
+  const minute = Math.floor(now().getTime() / 60_000);
+  const outboxId = await queueEmail(tx, {
+    dedupeKey: `license-resent:${input.licenseId}:${minute}`,
+    template: "license-issued",
+    to: input.email,
+    customerId: input.customerId,
+    props: { licenseIds: [input.licenseId] },
+  });
+  if (outboxId) {
+    await recordAudit(tx, actor, {
+      action: "license.email_resent",
+      subjectType: "license",
+      subjectId: input.licenseId,
+      metadata: { via: "portal", outboxId, to: input.email },
+    });
+  }
+  return { queued: outboxId !== null };
+}

@@ -1,0 +1,218 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { emailOutbox, sessions, usageDaily, users } from "@/server/db/schema";
+import { eventually, startApp, type TestApp } from "./helpers/app";
+import { makeCustomer, makeLicense } from "./helpers/factories";
+import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
+
+// The real built app: the proxy and layouts send anonymous visitors to sign in, and the email link signs in
+// through next-auth, our outbox, the worker and SMTP, with no browser (test/browser-signin.test.ts has one).
+
+const ADMIN = "boss@example.com";
+
+let app: TestApp;
+let catcher: SmtpCatcher;
+beforeAll(async () => {
+  catcher = await startSmtpCatcher();
+  app = await startApp({ env: { SMTP_URL: catcher.url, ADMIN_EMAILS: `Boss@Example.com, other-admin@example.com` } });
+});
+afterAll(async () => {
+  await app?.stop();
+  await catcher?.stop();
+});
+
+/** A fetch that keeps cookies like a browser would (enough of one for next-auth). */
+function browserless() {
+  const jar = new Map<string, string>();
+  const request = async (path: string, init: RequestInit = {}) => {
+    const headers = new Headers(init.headers);
+    if (jar.size) headers.set("cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
+    const res = await fetch(path.startsWith("http") ? path : app.url + path, { ...init, headers, redirect: "manual" });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(";");
+      const eq = pair!.indexOf("=");
+      const name = pair!.slice(0, eq);
+      const value = pair!.slice(eq + 1);
+      if (value === "" || /max-age=0|expires=thu, 01 jan 1970/i.test(c)) jar.delete(name);
+      else jar.set(name, value);
+    }
+    return res;
+  };
+  return { jar, request };
+}
+
+/** Asks for a sign-in link the way next-auth's client does, and returns the link from the email. */
+async function requestLink(client: ReturnType<typeof browserless>, email: string, callbackUrl?: string) {
+  const csrf = await (await client.request("/api/auth/csrf")).json();
+  const before = catcher.messages.length;
+  const form = new URLSearchParams({ email, csrfToken: csrf.csrfToken, json: "true" });
+  if (callbackUrl) form.set("callbackUrl", callbackUrl);
+  const res = await client.request("/api/auth/signin/email", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: form,
+  });
+  expect(res.status).toBe(200);
+  const body = await res.json();
+  const message = await catcher.waitFor(before + 1);
+  const link = /(http:\/\/\S+\/api\/auth\/callback\/email\?\S+)/.exec(message.text)?.[1];
+  expect(link, message.text).toBeDefined();
+  return { answer: body, message, link: link! };
+}
+
+const location = (res: Response) => {
+  const loc = res.headers.get("location");
+  return loc ? new URL(loc, app.url) : null;
+};
+
+describe("anonymous visitors", () => {
+  it.each([
+    ["/admin", "/admin"],
+    ["/admin/licenses?status=active", "/admin/licenses?status=active"],
+    ["/portal", "/portal"],
+  ])("are sent from %s to sign in, and back afterwards", async (path, back) => {
+    const res = await fetch(app.url + path, { redirect: "manual" });
+    expect(res.status).toBe(307);
+    const to = location(res)!;
+    expect(to.pathname).toBe("/signin");
+    expect(to.searchParams.get("callbackUrl")).toBe(back);
+    const html = await (await fetch(app.url + to.pathname + to.search)).text();
+    expect(html).toContain("Email me a sign-in link");
+  });
+
+  it("with a stale session cookie are sent to sign in too, and see no admin page", async () => {
+    const res = await fetch(`${app.url}/admin`, { redirect: "manual", headers: { cookie: "next-auth.session-token=not-a-session" } });
+    expect(res.status).toBe(307);
+    expect(location(res)!.searchParams.get("callbackUrl")).toBe("/admin");
+    const trpc = await fetch(`${app.url}/api/trpc/dashboard.summary`, { headers: { cookie: "next-auth.session-token=not-a-session" } });
+    expect(trpc.status).toBe(401);
+  });
+});
+
+describe("signing in with an emailed link", () => {
+  it("a customer gets the link by email (never stored in clear), lands in the portal and sees only the portal", async () => {
+    const customer = await makeCustomer(app.database.db, "Carla@Example.com");
+    await makeLicense(app.database.db, { customerId: customer.id });
+    const client = browserless();
+    const { answer, message, link } = await requestLink(client, "carla@example.com", "/portal");
+    // next-auth answers with its own verify-request URL, which redirects to our page.
+    const verify = await client.request(answer.url);
+    expect(location(verify)!.pathname).toBe("/signin/check-email");
+    expect(message.to).toEqual(["carla@example.com"]);
+    expect(message.subject).toBe(`Sign in to ${new URL(app.url).host}`);
+    expect(message.html).toContain(link.replaceAll("&", "&amp;"));
+
+    // The outbox keeps the link sealed: neither the token nor the URL is readable in the row.
+    const token = new URL(link).searchParams.get("token")!;
+    const [row] = await app.database.db.select().from(emailOutbox).where(eq(emailOutbox.template, "sign-in-link"));
+    expect(row).toMatchObject({ status: "sent", to: "carla@example.com" });
+    expect(JSON.stringify(row!.props)).not.toContain(token);
+    expect(JSON.stringify(row!.props)).not.toContain("callback");
+
+    const callback = await client.request(link);
+    expect(callback.status).toBe(302);
+    expect(location(callback)!.pathname).toBe("/portal");
+    expect(client.jar.has("next-auth.session-token")).toBe(true);
+
+    const portal = await client.request("/portal");
+    expect(portal.status).toBe(200);
+    const html = await portal.text();
+    expect(html).toContain("carla@example.com");
+    expect(html).toContain("Your licenses");
+
+    const me = await (await client.request("/api/trpc/portal.me")).json();
+    expect(me.result.data).toEqual({ email: "carla@example.com", isAdmin: false, hasCustomer: true });
+    const licenses = await (await client.request("/api/trpc/portal.licenses")).json();
+    expect(licenses.result.data).toHaveLength(1);
+
+    // Not an admin: the plain page, no admin shell, and the admin API refuses.
+    const admin = await client.request("/admin");
+    expect(admin.status).toBe(200);
+    const adminHtml = await admin.text();
+    expect(adminHtml).toContain("Not an admin");
+    expect(adminHtml).not.toContain("Stripe events");
+    const summary = await client.request("/api/trpc/dashboard.summary");
+    expect(summary.status).toBe(403);
+
+    // The link works once.
+    const stranger = browserless();
+    const again = await stranger.request(link);
+    const errorPage = await stranger.request(location(again)!.toString());
+    expect(location(errorPage)!.pathname).toBe("/signin");
+    expect(location(errorPage)!.searchParams.get("error")).toBe("Verification");
+    expect(await (await stranger.request(location(errorPage)!.toString())).text()).toContain("expired or was already used");
+    expect(stranger.jar.has("next-auth.session-token")).toBe(false);
+  });
+
+  it("an admin email (any case) lands in the admin app, and signing out ends the session", async () => {
+    const client = browserless();
+    // What the sign-in form sends when no page asked for sign-in: /signin/continue sends admins to /admin.
+    const { link } = await requestLink(client, "BOSS@example.com", "/signin/continue");
+    expect(new URL(link).searchParams.get("email")).toBe(ADMIN);
+    const callback = await client.request(link);
+    expect(location(callback)!.pathname).toBe("/signin/continue");
+    const next = await client.request(location(callback)!.pathname);
+    expect(location(next)!.pathname).toBe("/admin");
+
+    const admin = await client.request("/admin");
+    expect(admin.status).toBe(200);
+    const html = await admin.text();
+    expect(html).toContain("Keystead admin");
+    for (const area of ["/admin/licenses", "/admin/customers", "/admin/products", "/admin/stripe-events", "/admin/emails", "/admin/settings", "/admin/audit", "/admin/export"]) {
+      expect(html).toContain(`href="${area}"`);
+    }
+    const summary = await client.request("/api/trpc/dashboard.summary");
+    expect(summary.status).toBe(200);
+    // An admin with no purchases has an empty portal, not an error.
+    const portal = await (await client.request("/api/trpc/portal.licenses")).json();
+    expect(portal.result.data).toEqual([]);
+
+    const [user] = await app.database.db.select().from(users).where(eq(users.email, ADMIN));
+    expect(await app.database.db.select().from(sessions).where(eq(sessions.userId, user!.id))).toHaveLength(1);
+    const csrf = await (await client.request("/api/auth/csrf")).json();
+    const out = await client.request("/api/auth/signout", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrfToken: csrf.csrfToken, callbackUrl: "/signin", json: "true" }),
+    });
+    expect(out.status).toBe(200);
+    expect(await app.database.db.select().from(sessions).where(eq(sessions.userId, user!.id))).toHaveLength(0);
+    expect((await client.request("/admin")).status).toBe(307);
+  });
+
+  it("refuses a bad address in words, and limits how many links one address gets", async () => {
+    const client = browserless();
+    const csrf = await (await client.request("/api/auth/csrf")).json();
+    const post = (email: string) =>
+      client.request("/api/auth/signin/email", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ email, csrfToken: csrf.csrfToken, json: "true" }),
+      });
+    const bad = await (await post("not-an-email")).json();
+    expect(new URL(bad.url).searchParams.get("error")).toBe("EmailSignin");
+    const page = await (await fetch(bad.url)).text();
+    expect(page).toContain("We could not send the sign-in email");
+
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push(new URL((await (await post("flood@example.com")).json()).url));
+    expect(answers.slice(0, 5).map((u) => u.pathname)).toEqual(Array(5).fill("/api/auth/verify-request"));
+    expect(answers[5]!.searchParams.get("error")).toBe("EmailSignin");
+  });
+});
+
+describe("validations per day", () => {
+  it("are counted without a write per request and reach usage_daily within a flush interval", async () => {
+    const { key } = await makeLicense(app.database.db);
+    for (let i = 0; i < 3; i++) {
+      const res = await app.post("/api/v1/licenses/validate", { key });
+      expect(res.body.code).toBe("VALID");
+    }
+    const row = await eventually(
+      async () => (await app.database.db.select().from(usageDaily).where(eq(usageDaily.metric, "validations")))[0],
+      20_000,
+      "the validation count to be flushed",
+    );
+    expect(row.count).toBe(3);
+  });
+});
