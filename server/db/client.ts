@@ -30,7 +30,7 @@ export function createPool(url: string, max = 10): Pool {
 }
 
 export function pool(): Pool {
-  holder.__keysteadPool ??= createPool(databaseUrl(), 20);
+  holder.__keysteadPool ??= createPool(databaseUrl(), 25);
   return holder.__keysteadPool;
 }
 

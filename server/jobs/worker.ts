@@ -16,7 +16,9 @@ export function startWorker(pool: Pool): Promise<Runner> {
     taskList,
     // Always pass parsed items: an empty crontab string would make graphile-worker look for a ./crontab file.
     parsedCronItems: parseCrontab(crontab),
-    concurrency: 4,
+    // Jobs mostly wait on the network (Stripe, SMTP); eight at once keeps a burst of checkouts moving
+    // while leaving most of the pool's connections to the web side.
+    concurrency: 8,
     pollInterval: env().WORKER_POLL_INTERVAL_MS,
     noHandleSignals: false,
   }).then((runner) => {

@@ -1,4 +1,4 @@
-import nodemailer from "nodemailer";
+import nodemailer, { type Transporter } from "nodemailer";
 import { Resend } from "resend";
 import { devMailbox } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
@@ -55,16 +55,33 @@ async function sendWithResend(email: OutgoingEmail, settings: Env): Promise<Send
   return { provider: "resend", messageId: data.id };
 }
 
+const smtpHolder = globalThis as unknown as { __keysteadSmtp?: { url: string; transport: Transporter } };
+
+/**
+ * One pooled transport per process: opening a connection (greeting, EHLO) per message costs more than the
+ * message itself, and a burst of checkouts would otherwise pay it a thousand times.
+ */
+function smtpTransport(url: string): Transporter {
+  if (smtpHolder.__keysteadSmtp?.url !== url) {
+    smtpHolder.__keysteadSmtp?.transport.close();
+    const transport = nodemailer.createTransport({
+      url,
+      pool: true,
+      maxConnections: 4,
+      maxMessages: 500,
+      // Defaults wait minutes on a dead server while the outbox row stays locked; fail fast and retry later.
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 30_000,
+    });
+    smtpHolder.__keysteadSmtp = { url, transport };
+  }
+  return smtpHolder.__keysteadSmtp!.transport;
+}
+
 async function sendWithSmtp(email: OutgoingEmail, settings: Env): Promise<SendResult> {
-  const transport = nodemailer.createTransport({
-    url: settings.SMTP_URL,
-    // Defaults wait minutes on a dead server while the outbox row stays locked; fail fast and retry later.
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
-  });
   try {
-    const info = await transport.sendMail({
+    const info = await smtpTransport(settings.SMTP_URL!).sendMail({
       from: settings.EMAIL_FROM,
       to: email.to,
       subject: email.subject,
@@ -76,8 +93,6 @@ async function sendWithSmtp(email: OutgoingEmail, settings: Env): Promise<SendRe
     return { provider: "smtp", messageId: String(info.messageId) };
   } catch (err) {
     throw new ProviderError(`SMTP: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    transport.close();
   }
 }
 
