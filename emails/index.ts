@@ -24,6 +24,7 @@ export const TemplatePropsSchemas = {
   "cancellation-scheduled": z.object({ licenseId: z.uuid(), endsAt: z.iso.datetime() }),
   "license-expiring": z.object({ licenseId: z.uuid(), expiresAt: z.iso.datetime() }),
   "trial-ending": z.object({ licenseId: z.uuid(), trialEndsAt: z.iso.datetime() }),
+  /** expiredAt: when it stopped working (its expiry plus the plan's grace days). */
   "license-expired": z.object({ licenseId: z.uuid(), expiredAt: z.iso.datetime() }),
   "license-status-changed": z.object({
     licenseId: z.uuid(),
@@ -31,7 +32,18 @@ export const TemplatePropsSchemas = {
     /** Plain words the customer may read. */
     reason: z.string().max(500).nullish(),
   }),
-  "plan-changed": z.object({ licenseId: z.uuid(), fromPlanId: z.uuid(), toPlanId: z.uuid() }),
+  "plan-changed": z.object({
+    licenseId: z.uuid(),
+    fromPlanId: z.uuid(),
+    toPlanId: z.uuid(),
+    /** Seats before the change, when known: the email then shows "3 -> 10 seats". */
+    previousSeats: z.number().int().positive().nullish(),
+  }),
+  /** An admin replaced the key; the new key is decrypted at send time, the old one is named by its hint. */
+  "license-key-rotated": z.object({ licenseId: z.uuid(), previousKeyHint: z.string().min(1).max(10) }),
+  // The sign-in link is a secret: it is stored sealed (server/domain/secret-box.ts, purpose "sign-in-link")
+  // and opened only at send time.
+  "sign-in-link": z.object({ sealedUrl: z.string().min(1), expiresAt: z.iso.datetime() }),
 } as const;
 
 export type TemplateName = keyof typeof TemplatePropsSchemas;

@@ -3,5 +3,12 @@
  * running the same line is harmless (graphile-worker also de-duplicates cron runs across workers).
  */
 export const crontab = [
-  // Populated by the lifecycle sweeps (expiry, reminders, floating seats, Stripe reconciliation).
+  // Sweeps: jobKey keeps at most one waiting job per sweep (a failing run is replaced by the next minute's);
+  // each run works in batches of 500 rows until done or 45 s have passed.
+  "* * * * * sweep_expire ?max=3&jobKey=sweep_expire",
+  "* * * * * sweep_reminders ?max=3&jobKey=sweep_reminders",
+  "*/5 * * * * sweep_floating_seats ?max=3&jobKey=sweep_floating_seats",
+  // Stripe reconciliation: lists the events since the last one seen and stores any the webhook missed. Shares its
+  // job key with POST /api/v1/admin/stripe/reconcile, so a requested run and a scheduled one collapse.
+  "*/10 * * * * stripe_reconcile ?max=1&jobKey=stripe_reconcile",
 ].join("\n");

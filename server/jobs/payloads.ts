@@ -8,6 +8,10 @@ export const TaskPayloadSchemas = {
   process_stripe_event: z.object({ eventId: z.string().min(1) }),
   send_email: z.object({ outboxId: z.string().uuid() }),
   stripe_reconcile: z.object({}),
+  // Sweeps are started by the crontab (their payload carries graphile-worker's `_cron`, ignored here).
+  sweep_expire: z.object({}),
+  sweep_reminders: z.object({}),
+  sweep_floating_seats: z.object({}),
 } as const;
 
 export type TaskName = keyof typeof TaskPayloadSchemas;

@@ -1,11 +1,13 @@
+import crypto from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { activations, licenses, plans, type LicenseStatus } from "@/server/db/schema";
+import { activations, customers, licenses, plans, type LicenseStatus } from "@/server/db/schema";
 import type { Tx } from "@/server/db/client";
 import { recordAudit, type Actor } from "@/server/domain/audit/record";
 import { addDays, now } from "@/server/domain/clock";
 import { storableText } from "@/server/domain/admin/text";
 import { AppError } from "@/server/domain/errors";
+import { queueEmail } from "@/server/domain/mail/queue";
 import { generateLicenseKey, sealLicenseKey } from "./license-key";
 import type { LicenseRow } from "./issue";
 import { isUuid } from "./list";
@@ -24,6 +26,8 @@ import { loadLicenseView, type LicenseWithCustomer } from "./view";
  *   extend     sets expiresAt (future or null = perpetual); an expired license becomes active again
  *   others     (reset-activations, rotate-key, change-seats) keep the status
  * Revoked is final: a revoked license accepts no further action (409 INVALID_STATE). Issue a new one instead.
+ * Suspend, revoke and reinstate also owe the customer a license-status-changed email (with the reason), queued
+ * in the same transaction.
  */
 
 // One schema object per action (no aliases), so each gets its own name in the OpenAPI document.
@@ -100,6 +104,7 @@ export async function suspendLicense(tx: Tx, actor: Actor, id: string, input: z.
   if (row.status === "suspended" || row.status === "revoked") refuse(row, "suspended");
   const after = await update(tx, id, { status: "suspended", statusReason: input.reason ?? null });
   await audit(tx, actor, "license.suspended", row, after);
+  await notifyStatusChanged(tx, after, { status: "suspended", reason: input.reason ?? null });
   return { row: after };
 }
 
@@ -111,6 +116,8 @@ export async function reinstateLicense(tx: Tx, actor: Actor, id: string, _input:
   const status: LicenseStatus = pastGrace(row, graceDays) ? "expired" : "active";
   const after = await update(tx, id, { status, statusReason: null });
   await audit(tx, actor, "license.reinstated", row, after);
+  // Reinstated straight into "expired" (its time ran out while suspended): "works again" would be untrue.
+  if (status === "active") await notifyStatusChanged(tx, after, { status: "reinstated", reason: null });
   return { row: after };
 }
 
@@ -119,6 +126,7 @@ export async function revokeLicense(tx: Tx, actor: Actor, id: string, input: z.i
   assertNotRevoked(row, "revoked");
   const after = await update(tx, id, { status: "revoked", statusReason: input.reason ?? null });
   await audit(tx, actor, "license.revoked", row, after);
+  await notifyStatusChanged(tx, after, { status: "revoked", reason: input.reason ?? null });
   return { row: after };
 }
 
@@ -176,6 +184,53 @@ export async function changeSeats(tx: Tx, actor: Actor, id: string, input: z.inf
   const after = await update(tx, id, { maxActivations: input.seats });
   await audit(tx, actor, "license.seats_changed", row, after);
   return { row: after };
+}
+
+async function customerEmail(tx: Tx, customerId: string): Promise<string> {
+  const [c] = await tx.select({ email: customers.email }).from(customers).where(eq(customers.id, customerId));
+  return c!.email;
+}
+
+/**
+ * Owes the customer the license-status-changed email, in the caller's transaction. The reason is stored with
+ * the email (it is what the customer reads, not a secret). Each change is its own email: pass a `dedupeKey`
+ * only when the change itself may be applied twice (e.g. one per Stripe dispute event).
+ */
+export async function notifyStatusChanged(
+  tx: Tx,
+  license: Pick<LicenseRow, "id" | "customerId">,
+  change: { status: "suspended" | "revoked" | "reinstated"; reason: string | null; dedupeKey?: string },
+) {
+  return queueEmail(tx, {
+    dedupeKey: change.dedupeKey ?? `license-status-changed:${license.id}:${change.status}:${crypto.randomUUID()}`,
+    template: "license-status-changed",
+    to: await customerEmail(tx, license.customerId),
+    customerId: license.customerId,
+    props: { licenseId: license.id, status: change.status, reason: change.reason },
+  });
+}
+
+/**
+ * Owes the customer the plan-changed email after a license moved to another plan (by an admin, or by a
+ * Stripe subscription changing price), in the caller's transaction.
+ */
+export async function notifyPlanChanged(
+  tx: Tx,
+  license: Pick<LicenseRow, "id" | "customerId" | "planId">,
+  change: { fromPlanId: string; previousSeats?: number | null; dedupeKey?: string },
+) {
+  return queueEmail(tx, {
+    dedupeKey: change.dedupeKey ?? `plan-changed:${license.id}:${change.fromPlanId}:${license.planId}:${crypto.randomUUID()}`,
+    template: "plan-changed",
+    to: await customerEmail(tx, license.customerId),
+    customerId: license.customerId,
+    props: {
+      licenseId: license.id,
+      fromPlanId: change.fromPlanId,
+      toPlanId: license.planId,
+      previousSeats: change.previousSeats ?? null,
+    },
+  });
 }
 
 type ActionResult = { row: LicenseRow; key?: string };

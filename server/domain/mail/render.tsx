@@ -1,26 +1,19 @@
-import { render } from "@react-email/render";
 import { inArray, sql } from "drizzle-orm";
-import type { ReactElement } from "react";
 import { isTemplateName, TemplatePropsSchemas, type TemplateProps } from "@/emails";
 import { LicenseIssuedEmail, licenseIssuedSubject, type IssuedLicense } from "@/emails/license-issued";
+import { LicenseKeyRotatedEmail, licenseKeyRotatedSubject } from "@/emails/license-key-rotated";
+import { rotatedKeyEmailProps } from "@/server/domain/licensing/admin-actions";
+import { SignInLinkEmail, signInLinkSubject } from "@/emails/sign-in-link";
+import { openSignInUrl } from "@/server/auth/sign-in-link";
 import { emailOutbox, licenses, plans, products } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import { loadLicenseViews } from "@/server/domain/licensing/view";
 import { revealLicenseKey } from "@/server/domain/licensing/license-key";
 import { env } from "@/server/env";
+import { isLifecycleTemplate, renderLifecycleEmail } from "./render-lifecycle";
+import { PermanentEmailError, renderElement, type RenderedEmail } from "./rendered";
 
-export type RenderedEmail = { subject: string; html: string; text: string };
-
-/**
- * The email can never be rendered (unknown template, bad props, a license that no longer exists): retrying
- * will not help, so the outbox row is marked failed with this message instead.
- */
-export class PermanentEmailError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PermanentEmailError";
-  }
-}
+export { PermanentEmailError, type RenderedEmail } from "./rendered";
 
 type OutboxRow = Pick<typeof emailOutbox.$inferSelect, "template" | "props">;
 
@@ -42,15 +35,31 @@ export async function renderEmail(tx: DbOrTx, row: OutboxRow): Promise<RenderedE
         <LicenseIssuedEmail appUrl={env().APP_URL} licenses={issued} />,
       );
     }
+    case "sign-in-link": {
+      const props = parsed.data as TemplateProps["sign-in-link"];
+      // An expired link is useless: better a failed row the admin can see than an email that cannot work.
+      if (new Date(props.expiresAt).getTime() <= Date.now()) {
+        throw new PermanentEmailError("The sign-in link expired before it could be sent.");
+      }
+      let url: string;
+      try {
+        url = openSignInUrl(props.sealedUrl);
+      } catch {
+        throw new PermanentEmailError("The sign-in link cannot be decrypted (was AUTH_SECRET changed?).");
+      }
+      const appUrl = env().APP_URL;
+      return renderElement(signInLinkSubject(appUrl), <SignInLinkEmail appUrl={appUrl} url={url} expiresAt={props.expiresAt} />);
+    }
+    case "license-key-rotated": {
+      const resolved = await rotatedKeyEmailProps(tx, parsed.data as TemplateProps["license-key-rotated"]);
+      if (!resolved.ok) throw new PermanentEmailError(resolved.reason);
+      return renderElement(licenseKeyRotatedSubject(resolved.props.productName), <LicenseKeyRotatedEmail {...resolved.props} />);
+    }
     default:
+      if (isLifecycleTemplate(row.template)) return renderLifecycleEmail(tx, row.template, parsed.data);
       // A template registered in emails/index.ts whose renderer has not been written: nothing to retry.
       throw new PermanentEmailError(`No renderer for the "${row.template}" email.`);
   }
-}
-
-async function renderElement(subject: string, element: ReactElement): Promise<RenderedEmail> {
-  const [html, text] = await Promise.all([render(element), render(element, { plainText: true })]);
-  return { subject, html, text };
 }
 
 async function resolveIssuedLicenses(tx: DbOrTx, props: TemplateProps["license-issued"]): Promise<IssuedLicense[]> {

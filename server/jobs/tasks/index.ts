@@ -2,9 +2,15 @@ import type { TaskList } from "graphile-worker";
 import { processStripeEventTask } from "./process-stripe-event";
 import { sendEmailTask } from "./send-email";
 import { stripeReconcileTask } from "./stripe-reconcile";
+import { sweepExpireTask } from "./sweep-expire";
+import { sweepFloatingSeatsTask } from "./sweep-floating-seats";
+import { sweepRemindersTask } from "./sweep-reminders";
 
 export const taskList: TaskList = {
   process_stripe_event: processStripeEventTask,
   send_email: sendEmailTask,
   stripe_reconcile: stripeReconcileTask,
+  sweep_expire: sweepExpireTask,
+  sweep_reminders: sweepRemindersTask,
+  sweep_floating_seats: sweepFloatingSeatsTask,
 };

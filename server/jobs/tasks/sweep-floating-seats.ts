@@ -1,0 +1,10 @@
+import { db } from "@/server/db/client";
+import { runBatches } from "@/server/domain/sweeps/batch";
+import { freeLapsedSeats } from "@/server/domain/sweeps/floating-seats";
+import { defineTask } from "../define-task";
+
+// Every 5 minutes (crontab.ts): activations silent for longer than their plan's heartbeat window free their seat.
+export const sweepFloatingSeatsTask = defineTask("sweep_floating_seats", async () => {
+  const freed = await runBatches(() => freeLapsedSeats(db()));
+  if (freed) console.log(`[sweep] ${freed} lapsed activation(s) freed`);
+});
