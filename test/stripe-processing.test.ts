@@ -200,11 +200,11 @@ describe("processStripeEvent", () => {
     // An unpaid session needs no line items.
     expect(fake.requestsTo(`/v1/checkout/sessions/${session.id}/line_items`)).toHaveLength(0);
 
-    const other = await store(stripeEvent("customer.subscription.updated", { id: randomId("sub"), object: "subscription" }));
+    const other = await store(stripeEvent("payment_intent.created", { id: randomId("pi"), object: "payment_intent" }));
     const before = fake.requests.length;
     expect((await processStripeEvent(other, deps)).status).toBe("ignored");
     expect(fake.requests.length).toBe(before);
-    expect((await eventRow(other)).result).toMatchObject({ reason: expect.stringContaining("customer.subscription.updated") });
+    expect((await eventRow(other)).result).toMatchObject({ reason: expect.stringContaining("payment_intent.created") });
   });
 
   it("lists events for the reconciliation job, newest first, across pages", async () => {

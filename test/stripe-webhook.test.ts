@@ -202,11 +202,11 @@ describe("Stripe webhook and checkout processing", () => {
   });
 
   it("stores an event type it does not act on and marks it ignored", async () => {
-    const event = stripeEvent("customer.subscription.paused", { id: randomId("sub"), object: "subscription" });
+    const event = stripeEvent("payment_intent.created", { id: randomId("pi"), object: "payment_intent" });
     const res = await deliver(event);
     expect(res).toMatchObject({ status: 200, body: { received: true } });
     const row = await settled(event.id);
-    expect(row).toMatchObject({ status: "ignored", type: "customer.subscription.paused", receivedVia: "webhook" });
+    expect(row).toMatchObject({ status: "ignored", type: "payment_intent.created", receivedVia: "webhook" });
     expect(row.payload).toMatchObject({ id: event.id, data: { object: { id: event.data.object.id } } });
     expect(
       await db()

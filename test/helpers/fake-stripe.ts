@@ -4,7 +4,13 @@ import http from "node:http";
 import path from "node:path";
 import type { AddressInfo, Socket } from "node:net";
 import Stripe from "stripe";
-import { TEST_WEBHOOK_SECRET } from "./app";
+
+/**
+ * The webhook secret test apps get (TEST_WEBHOOK_SECRET in ./app.ts), repeated here rather than imported: ./app
+ * pulls in vitest, and the fake must also load outside it (test/bench/reconcile.ts). The webhook tests fail if
+ * the two ever differ.
+ */
+const TEST_WEBHOOK_SECRET = "whsec_test_secret_0123456789";
 
 /**
  * A small fake of the Stripe API that the real stripe SDK talks to (point STRIPE_API_URL at `url`). Objects
@@ -72,6 +78,195 @@ export function customerObject(over: Json = {}): Json {
   return { ...customer, ...over };
 }
 
+/** Seconds since the epoch, as Stripe writes times. */
+export const unix = (d: Date | number) => Math.floor((typeof d === "number" ? d : d.getTime()) / 1000);
+
+export type SubscriptionSpec = {
+  id?: string;
+  customer?: string | null;
+  status?: string;
+  priceId: string;
+  quantity?: number;
+  itemId?: string;
+  periodStart: Date;
+  periodEnd: Date;
+  cancelAt?: Date | null;
+  cancelAtPeriodEnd?: boolean;
+  canceledAt?: Date | null;
+  endedAt?: Date | null;
+  trialStart?: Date | null;
+  trialEnd?: Date | null;
+  latestInvoice?: string | null;
+};
+
+/** A subscription with one item; in this API version the billing period lives on the item. */
+export function subscriptionObject(spec: SubscriptionSpec): Json {
+  const sub = fixture("objects/subscription.json");
+  const id = spec.id ?? randomId("sub");
+  const item = sub.items.data[0];
+  item.id = spec.itemId ?? randomId("si");
+  item.subscription = id;
+  item.quantity = spec.quantity ?? 1;
+  item.price = { ...item.price, id: spec.priceId };
+  item.current_period_start = unix(spec.periodStart);
+  item.current_period_end = unix(spec.periodEnd);
+  return {
+    ...sub,
+    id,
+    customer: spec.customer ?? null,
+    status: spec.status ?? "active",
+    items: { ...sub.items, data: [item], url: `/v1/subscription_items?subscription=${id}` },
+    billing_cycle_anchor: unix(spec.periodStart),
+    start_date: unix(spec.trialStart ?? spec.periodStart),
+    created: unix(spec.trialStart ?? spec.periodStart),
+    cancel_at: spec.cancelAt ? unix(spec.cancelAt) : null,
+    cancel_at_period_end: spec.cancelAtPeriodEnd ?? false,
+    canceled_at: spec.canceledAt ? unix(spec.canceledAt) : null,
+    ended_at: spec.endedAt ? unix(spec.endedAt) : null,
+    trial_start: spec.trialStart ? unix(spec.trialStart) : null,
+    trial_end: spec.trialEnd ? unix(spec.trialEnd) : null,
+    latest_invoice: spec.latestInvoice ?? null,
+    pause_collection: null,
+    pending_update: null,
+    schedule: null,
+  };
+}
+
+export type InvoiceSpec = {
+  id?: string;
+  subscription: string | null;
+  subscriptionItem?: string;
+  customer?: string | null;
+  status?: "draft" | "open" | "paid" | "uncollectible" | "void";
+  billingReason?: string;
+  amount?: number;
+  priceId?: string;
+  periodStart: Date;
+  periodEnd: Date;
+  /** Null: no payment (a $0 trial invoice). */
+  paymentIntent?: string | null;
+  hostedInvoiceUrl?: string | null;
+};
+
+/**
+ * An invoice in this API version's shape: the subscription under parent.subscription_details, the period it
+ * pays for on its subscription line, and its payments (an includable list) naming the payment intent.
+ */
+export function invoiceObject(spec: InvoiceSpec): Json {
+  const inv = fixture("objects/invoice.json");
+  const id = spec.id ?? randomId("in");
+  const status = spec.status ?? "paid";
+  const amount = spec.amount ?? 2000;
+  const paid = status === "paid";
+  const line = inv.lines.data[0];
+  line.id = randomId("il");
+  line.invoice = id;
+  line.amount = amount;
+  line.subtotal = amount;
+  line.period = { start: unix(spec.periodStart), end: unix(spec.periodEnd) };
+  line.parent = {
+    type: "subscription_item_details",
+    invoice_item_details: null,
+    subscription_item_details: {
+      invoice_item: null,
+      proration: false,
+      proration_details: { credited_items: null },
+      subscription: spec.subscription,
+      subscription_item: spec.subscriptionItem ?? randomId("si"),
+    },
+  };
+  line.pricing = { type: "price_details", price_details: { price: spec.priceId ?? randomId("price"), product: "prod_x" }, unit_amount_decimal: String(amount) };
+  const pi = spec.paymentIntent === undefined ? randomId("pi") : spec.paymentIntent;
+  return {
+    ...inv,
+    id,
+    customer: spec.customer ?? null,
+    status,
+    billing_reason: spec.billingReason ?? "subscription_cycle",
+    amount_due: amount,
+    amount_paid: paid ? amount : 0,
+    amount_remaining: paid ? 0 : amount,
+    total: amount,
+    subtotal: amount,
+    currency: "usd",
+    attempted: status !== "draft",
+    hosted_invoice_url: spec.hostedInvoiceUrl === undefined ? `https://invoice.stripe.com/i/${id}` : spec.hostedInvoiceUrl,
+    // The invoice's own period is the one before the line's for renewals; nothing should read it.
+    period_start: unix(spec.periodStart),
+    period_end: unix(spec.periodStart),
+    lines: { ...inv.lines, data: [line], has_more: false, url: `/v1/invoices/${id}/lines` },
+    parent: {
+      type: spec.subscription ? "subscription_details" : "quote_details",
+      quote_details: null,
+      subscription_details: spec.subscription ? { metadata: {}, subscription: spec.subscription } : null,
+    },
+    payments: {
+      object: "list",
+      has_more: false,
+      url: `/v1/invoice_payments?invoice=${id}`,
+      data: pi
+        ? [
+            {
+              id: randomId("inpay"),
+              object: "invoice_payment",
+              invoice: id,
+              is_default: true,
+              livemode: false,
+              currency: "usd",
+              amount_paid: paid ? amount : null,
+              amount_requested: amount,
+              created: unix(spec.periodStart),
+              status: paid ? "paid" : "open",
+              payment: { type: "payment_intent", payment_intent: pi },
+              status_transitions: { canceled_at: null, paid_at: paid ? unix(spec.periodStart) : null },
+            },
+          ]
+        : [],
+    },
+    status_transitions: { ...inv.status_transitions, paid_at: paid ? unix(spec.periodStart) : null },
+  };
+}
+
+export type ChargeSpec = {
+  id?: string;
+  paymentIntent: string | null;
+  amount?: number;
+  amountRefunded?: number;
+  disputed?: boolean;
+};
+
+export function chargeObject(spec: ChargeSpec): Json {
+  const ch = fixture("objects/charge.json");
+  const amount = spec.amount ?? 1000;
+  const refundedAmount = spec.amountRefunded ?? 0;
+  const id = spec.id ?? randomId("ch");
+  return {
+    ...ch,
+    id,
+    payment_intent: spec.paymentIntent,
+    amount,
+    amount_captured: amount,
+    amount_refunded: refundedAmount,
+    refunded: refundedAmount >= amount,
+    captured: true,
+    paid: true,
+    status: "succeeded",
+    disputed: spec.disputed ?? false,
+    refunds: { ...ch.refunds, url: `/v1/charges/${id}/refunds` },
+    source: null,
+  };
+}
+
+export function refundObject(spec: { id?: string; charge: string; paymentIntent: string | null; amount: number }): Json {
+  const re = fixture("objects/refund.json");
+  return { ...re, id: spec.id ?? randomId("re"), charge: spec.charge, payment_intent: spec.paymentIntent, amount: spec.amount, status: "succeeded" };
+}
+
+export function disputeObject(spec: { id?: string; charge: string; paymentIntent: string | null; status: string; amount?: number }): Json {
+  const dp = fixture("objects/dispute.json");
+  return { ...dp, id: spec.id ?? randomId("dp"), charge: spec.charge, payment_intent: spec.paymentIntent, status: spec.status, amount: spec.amount ?? 1000 };
+}
+
 /** A Stripe event envelope (from the fixture of that type when there is one) wrapping `object`. */
 export function stripeEvent(type: string, object: Json, over: Json = {}): Json {
   const rel = `events/${type}.json`;
@@ -103,6 +298,8 @@ export type FakeStripe = {
   sessions: Map<string, Json>;
   lineItems: Map<string, Json[]>;
   customers: Map<string, Json>;
+  /** Objects served by GET /v1/<collection>/<id>: subscriptions, invoices, charges, refunds, disputes. */
+  objects: Map<string, Json>;
   /** Newest first, as GET /v1/events lists them. */
   events: Json[];
   /** Largest page the fake serves, whatever `limit` asks: small values exercise auto-pagination. */
@@ -111,6 +308,10 @@ export type FakeStripe = {
   addCheckoutSession: (over: Json & { email?: string | null }, lineItems: LineItemSpec[]) => Json;
   addCustomer: (over?: Json) => Json;
   addEvent: (event: Json) => void;
+  /** Stores (or replaces) any object by its id: what the API serves from now on. */
+  put: <T extends Json>(object: T) => T;
+  /** Marks a customer deleted, as GET /v1/customers/:id then answers. */
+  deleteCustomer: (id: string) => void;
   /** false: serve normally; "500": answer every request with a Stripe api_error; "destroy": drop the socket. */
   setDown: (mode: false | "500" | "destroy") => void;
   requestsTo: (pathPrefix: string) => FakeRequest[];
@@ -130,6 +331,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     sessions: new Map<string, Json>(),
     lineItems: new Map<string, Json[]>(),
     customers: new Map<string, Json>(),
+    objects: new Map<string, Json>(),
     events: [] as Json[],
     maxPageSize: 100,
   };
@@ -177,10 +379,19 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     }
     if (u.pathname === "/v1/events") {
       // The SDK encodes arrays with indices (types[0]=...).
-      const types = [...u.searchParams].filter(([k]) => k === "type" || /^types\[\d*\]$/.test(k)).map(([, v]) => v);
-      const gte = Number(u.searchParams.get("created[gte]") ?? -Infinity);
-      const events = fake.events.filter((e) => (types.length === 0 || types.includes(e.type)) && e.created >= gte);
+      const types = new Set([...u.searchParams].filter(([k]) => k === "type" || /^types\[\d*\]$/.test(k)).map(([, v]) => v));
+      const bound = (k: string, d: number) => Number(u.searchParams.get(`created[${k}]`) ?? d);
+      const [gte, gt, lte, lt] = [bound("gte", -Infinity), bound("gt", -Infinity), bound("lte", Infinity), bound("lt", Infinity)];
+      const events = fake.events.filter(
+        (e) => (types.size === 0 || types.has(e.type)) && e.created >= gte && e.created > gt && e.created <= lte && e.created < lt,
+      );
       return page(res, u.pathname, events, u.searchParams);
+    }
+    if ((m = u.pathname.match(/^\/v1\/(subscriptions|invoices|charges|refunds|disputes)\/([^/]+)$/))) {
+      const kind = { subscriptions: "subscription", invoices: "invoice", charges: "charge", refunds: "refund", disputes: "dispute" }[m[1]!]!;
+      const id = decodeURIComponent(m[2]!);
+      const object = fake.objects.get(id);
+      return object && object.object === kind ? json(res, object) : missing(res, kind, id);
     }
     return stripeError(res, 404, "invalid_request_error", `Unrecognized request URL (GET: ${u.pathname}).`);
   });
@@ -206,6 +417,13 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     },
     addEvent(event: Json) {
       fake.events.unshift(event);
+    },
+    put<T extends Json>(object: T): T {
+      fake.objects.set(object.id, object);
+      return object;
+    },
+    deleteCustomer(id: string) {
+      fake.customers.set(id, { id, object: "customer", deleted: true });
     },
     setDown(mode: false | "500" | "destroy") {
       down = mode;

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { index, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { createdAt, id, ts } from "./_columns";
 
 export const customers = pgTable(
@@ -14,5 +14,10 @@ export const customers = pgTable(
     /** Set when the Stripe customer is deleted; licenses stay, the link to Stripe is gone. */
     deletedAt: ts("deleted_at"),
   },
-  (t) => [uniqueIndex("customers_email_lower_unique").on(sql`lower(${t.email})`)],
+  (t) => [
+    uniqueIndex("customers_email_lower_unique").on(sql`lower(${t.email})`),
+    // Admin search by email prefix (lower(email) LIKE 'abc%'): the unique index above uses the database's
+    // collation, which serves LIKE only under "C"; text_pattern_ops serves it under any collation.
+    index("customers_email_prefix_idx").on(sql`lower(${t.email}) text_pattern_ops`),
+  ],
 );

@@ -28,5 +28,10 @@ export const stripeEvents = pgTable(
     receivedAt: ts("received_at").notNull().defaultNow(),
     processedAt: ts("processed_at"),
   },
-  (t) => [index("stripe_events_status_idx").on(t.status, t.receivedAt), index("stripe_events_object_idx").on(t.objectId)],
+  (t) => [
+    index("stripe_events_status_idx").on(t.status, t.receivedAt),
+    index("stripe_events_object_idx").on(t.objectId),
+    // The admin list pages newest first by (received_at, id).
+    index("stripe_events_received_idx").on(t.receivedAt, t.id),
+  ],
 );

@@ -7,8 +7,50 @@ import { now } from "@/server/domain/clock";
 import { env } from "@/server/env";
 import { backoffDelayMs, enqueue } from "@/server/jobs/enqueue";
 import { ISSUING_CHECKOUT_EVENTS, isPaid, issueCheckoutLicenses, readCheckoutSession } from "./events/checkout-session";
+import { CHARGE_EVENTS, REFUND_EVENTS, chargeHandler, refundHandler } from "./events/charge";
+import { CUSTOMER_EVENTS, customerHandler } from "./events/customer";
+import { DISPUTE_EVENTS, disputeHandler } from "./events/dispute";
+import { handler, type EventHandler } from "./events/handler";
+import { INVOICE_EVENTS, invoiceHandler } from "./events/invoice";
+import { SUBSCRIPTION_EVENTS, subscriptionHandler } from "./events/subscription";
 import { PermanentEventError, describeError, isTransientError, stripeClient } from "./stripe-client";
 import { processJobKey } from "./store-event";
+
+/** A paid checkout session issues licenses (one per line item); an unpaid one waits for its next event. */
+const checkoutHandler = handler({
+  objectPrefixes: ["cs_"],
+  read: readCheckoutSession,
+  apply: async (tx, actor, snapshot) => {
+    if (!isPaid(snapshot.paymentStatus)) {
+      return {
+        status: "ignored",
+        result: {
+          reason: `Checkout session ${snapshot.sessionId} is not paid (payment_status "${snapshot.paymentStatus}"); nothing is issued until it is.`,
+          checkoutSessionId: snapshot.sessionId,
+          paymentStatus: snapshot.paymentStatus,
+        },
+      };
+    }
+    return { status: "processed", result: await issueCheckoutLicenses(tx, actor, snapshot) };
+  },
+});
+
+/**
+ * Every event type Keystead acts on, and how. Each handler treats its event as a pointer: it re-reads the object
+ * from the API and applies what it says now, by object id, so any order and any number of deliveries end the same.
+ */
+const HANDLERS: Record<string, EventHandler<any>> = Object.fromEntries([
+  ...ISSUING_CHECKOUT_EVENTS.map((t) => [t, checkoutHandler]),
+  ...SUBSCRIPTION_EVENTS.map((t) => [t, subscriptionHandler]),
+  ...INVOICE_EVENTS.map((t) => [t, invoiceHandler]),
+  ...CHARGE_EVENTS.map((t) => [t, chargeHandler]),
+  ...REFUND_EVENTS.map((t) => [t, refundHandler]),
+  ...DISPUTE_EVENTS.map((t) => [t, disputeHandler]),
+  ...CUSTOMER_EVENTS.map((t) => [t, customerHandler]),
+]);
+
+/** The event types processing acts on (the reconciliation lists only these; Stripe allows up to 20). */
+export const HANDLED_EVENT_TYPES = Object.keys(HANDLERS);
 
 /** After this many failed tries an event is marked failed and waits for a human to replay it. */
 export const MAX_EVENT_ATTEMPTS = 12;
@@ -43,7 +85,8 @@ export async function processStripeEvent(eventId: string, deps: ProcessDeps = de
   if (event.status !== "pending") return { status: "skipped", reason: `already ${event.status}` };
 
   try {
-    if (ISSUING_CHECKOUT_EVENTS.includes(event.type)) return await processCheckoutEvent(deps, event);
+    const h = HANDLERS[event.type];
+    if (h) return await processWith(deps, event, h);
     return await settle(deps.db, event.id, "ignored", {
       reason: `Keystead does not act on ${event.type} events.`,
     });
@@ -55,31 +98,26 @@ export async function processStripeEvent(eventId: string, deps: ProcessDeps = de
 type EventRow = typeof stripeEvents.$inferSelect;
 const actorFor = (eventId: string): Actor => ({ type: "stripe", id: eventId });
 
-async function processCheckoutEvent(deps: ProcessDeps, event: EventRow): Promise<ProcessOutcome> {
-  const sessionId = event.objectId;
-  if (!sessionId?.startsWith("cs_")) {
-    throw new PermanentEventError(`The event names no checkout session (data.object.id is ${JSON.stringify(sessionId)}).`);
+async function processWith<S>(deps: ProcessDeps, event: EventRow, h: EventHandler<S>): Promise<ProcessOutcome> {
+  const objectId = event.objectId;
+  if (!objectId || !h.objectPrefixes.some((p) => objectId.startsWith(p))) {
+    throw new PermanentEventError(
+      `A ${event.type} event should name a ${h.objectPrefixes.join(" or ")}… object; data.object.id is ${JSON.stringify(objectId)}.`,
+    );
   }
   // Every Stripe call happens here, before the transaction: a slow API must never hold row locks.
-  const snapshot = await readCheckoutSession(deps.stripe(), sessionId);
-  if (!isPaid(snapshot.paymentStatus)) {
-    return settle(deps.db, event.id, "ignored", {
-      reason: `Checkout session ${sessionId} is not paid (payment_status "${snapshot.paymentStatus}"); nothing is issued until it is.`,
-      checkoutSessionId: sessionId,
-      paymentStatus: snapshot.paymentStatus,
-    });
-  }
+  const snapshot = await h.read(deps.stripe(), objectId);
 
   const outcome = await deps.db.transaction(async (tx) => {
     // Another run of this event (a duplicate job, a replay) may have settled it while we talked to Stripe.
     const [row] = await tx.select().from(stripeEvents).where(eq(stripeEvents.id, event.id)).for("update");
     if (row?.status !== "pending") return null;
-    const result = await issueCheckoutLicenses(tx, actorFor(event.id), snapshot);
-    await markSettled(tx, event.id, "processed", result);
-    return result;
+    const settlement = await h.apply(tx, actorFor(event.id), snapshot);
+    await markSettled(tx, event.id, settlement.status, settlement.result);
+    return settlement;
   });
   if (!outcome) return { status: "skipped", reason: "settled by another run" };
-  return { status: "processed", result: outcome };
+  return outcome;
 }
 
 async function markSettled(tx: DbOrTx, eventId: string, status: "processed" | "ignored", result: object) {

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { licenses, plans } from "@/server/db/schema";
+import { licenses, plans, type LicenseStatus } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import { recordAudit, type Actor } from "@/server/domain/audit/record";
 import { addDays, now } from "@/server/domain/clock";
@@ -21,6 +21,19 @@ export type IssueLicenseInput = {
     lineItemId?: string | null;
     subscriptionId?: string | null;
     paymentIntentId?: string | null;
+    /** The Stripe price the license follows. */
+    priceId?: string | null;
+  };
+  /**
+   * The state Stripe's facts give a license from its first moment (server/domain/billing/license-state.ts): a
+   * subscription's renewal and trial, or a refund or dispute seen before the purchase. Default: active.
+   */
+  billing?: {
+    status: LicenseStatus;
+    statusReason: string | null;
+    autoRenews: boolean;
+    cancelAt: Date | null;
+    trialEndsAt: Date | null;
   };
 };
 
@@ -46,7 +59,12 @@ export async function issueLicense(tx: DbOrTx, actor: Actor, input: IssueLicense
       ...sealLicenseKey(key),
       customerId: input.customerId,
       planId: plan.id,
-      status: "active",
+      status: input.billing?.status ?? "active",
+      statusReason: input.billing?.statusReason ?? null,
+      autoRenews: input.billing?.autoRenews ?? false,
+      cancelAt: input.billing?.cancelAt ?? null,
+      trialEndsAt: input.billing?.trialEndsAt ?? null,
+      stripePriceId: input.stripe?.priceId ?? null,
       maxActivations,
       expiresAt,
       source: input.source,
@@ -62,7 +80,14 @@ export async function issueLicense(tx: DbOrTx, actor: Actor, input: IssueLicense
     action: "license.issued",
     subjectType: "license",
     subjectId: license!.id,
-    after: { plan: plan.slug, maxActivations, expiresAt, source: input.source, keyHint: license!.keyHint },
+    after: {
+      plan: plan.slug,
+      maxActivations,
+      expiresAt,
+      source: input.source,
+      keyHint: license!.keyHint,
+      ...(input.billing ? { status: license!.status, autoRenews: license!.autoRenews, trialEndsAt: license!.trialEndsAt } : {}),
+    },
   });
   return { license: license!, key };
 }

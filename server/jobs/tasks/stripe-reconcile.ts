@@ -1,9 +1,10 @@
-import { db } from "@/server/db/client";
-import { noteStripeReconcileRequested } from "@/server/domain/admin/stripe-reconcile";
+import { reconcileStripeEvents } from "@/server/domain/billing/reconcile";
 import { defineTask } from "../define-task";
 
-// Queued by POST /api/v1/admin/stripe/reconcile. Only records the request for now: reconciliation is a later issue.
+// Every 10 minutes (crontab.ts) and on POST /api/v1/admin/stripe/reconcile. A failed run records its error for the
+// admin and completes: the next scheduled run is the retry.
 export const stripeReconcileTask = defineTask("stripe_reconcile", async () => {
-  await noteStripeReconcileRequested(db());
-  console.warn("[keystead] Stripe reconciliation was requested, but it is not built yet: nothing was reconciled.");
+  const run = await reconcileStripeEvents();
+  if (run.error) console.warn(`[keystead] Stripe reconciliation stopped: ${run.error}`);
+  else if (run.stored > 0) console.log(`[keystead] Stripe reconciliation found ${run.stored} missed event(s) of ${run.listed} listed`);
 });

@@ -1,11 +1,22 @@
 import type Stripe from "stripe";
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { customers, licenses, planPrices, plans } from "@/server/db/schema";
+import { customers, licenses, planPrices, plans, type SubscriptionItemFacts } from "@/server/db/schema";
 import type { Tx } from "@/server/db/client";
 import type { Actor } from "@/server/domain/audit/record";
+import { addDays, now } from "@/server/domain/clock";
 import { upsertCustomerByEmail } from "@/server/domain/customers/upsert";
 import { issueLicense } from "@/server/domain/licensing/issue";
 import { queueEmail } from "@/server/domain/mail/queue";
+import { idOf, lockBillingRoots, readSubscription, savePurchasePayment, saveSubscriptionFacts, type SubscriptionFacts } from "../facts";
+import {
+  deriveLicenseState,
+  initialColumns,
+  loadBillingFacts,
+  recordLanding,
+  syncLicenses,
+  type BillingSubject,
+  type LicenseSync,
+} from "../license-state";
 import { PermanentEventError } from "../stripe-client";
 
 /** The checkout events that may issue licenses; both can arrive for one session, and only one may issue. */
@@ -14,6 +25,8 @@ export const ISSUING_CHECKOUT_EVENTS = ["checkout.session.completed", "checkout.
 /** What Stripe says about a checkout session right now, read before any transaction opens. */
 export type CheckoutSnapshot = {
   sessionId: string;
+  /** "payment" (one-time) or "subscription". */
+  mode: string;
   paymentStatus: string;
   /** customer_details.email, or the Stripe customer's email; null when neither is known. */
   email: string | null;
@@ -21,10 +34,12 @@ export type CheckoutSnapshot = {
   stripeCustomerId: string | null;
   subscriptionId: string | null;
   paymentIntentId: string | null;
+  amountTotal: number;
+  currency: string | null;
   lineItems: { id: string; priceId: string | null; quantity: number }[];
+  /** The subscription a subscription-mode session created, as the API shows it now. */
+  subscription: SubscriptionFacts | null;
 };
-
-const idOf = (v: string | { id: string } | null | undefined) => (v == null ? null : typeof v === "string" ? v : v.id);
 
 export const isPaid = (paymentStatus: string) => paymentStatus === "paid" || paymentStatus === "no_payment_required";
 
@@ -38,15 +53,20 @@ export async function readCheckoutSession(stripe: Stripe, sessionId: string): Pr
   const stripeCustomerId = idOf(session.customer);
   const snapshot: CheckoutSnapshot = {
     sessionId: session.id,
+    mode: session.mode,
     paymentStatus: session.payment_status,
     email: session.customer_details?.email ?? null,
     name: session.customer_details?.name ?? null,
     stripeCustomerId,
     subscriptionId: idOf(session.subscription),
     paymentIntentId: idOf(session.payment_intent),
+    amountTotal: session.amount_total ?? 0,
+    currency: session.currency ?? null,
     lineItems: [],
+    subscription: null,
   };
   if (!isPaid(session.payment_status)) return snapshot;
+  if (snapshot.subscriptionId) snapshot.subscription = await readSubscription(stripe, snapshot.subscriptionId);
 
   for await (const item of stripe.checkout.sessions.listLineItems(session.id, { limit: 100 })) {
     snapshot.lineItems.push({ id: item.id, priceId: item.price?.id ?? null, quantity: item.quantity ?? 1 });
@@ -72,12 +92,23 @@ export type CheckoutIssueResult = {
   customerId: string;
   /** Licenses this event issued (empty when another event for the session already issued them). */
   licenseIds: string[];
-  issued: { licenseId: string; lineItemId: string; priceId: string; plan: string; maxActivations: number }[];
+  issued: {
+    licenseId: string;
+    lineItemId: string;
+    priceId: string;
+    plan: string;
+    maxActivations: number;
+    status: string;
+    expiresAt: string | null;
+  }[];
   skipped: SkippedLineItem[];
   /** Prices on the session bound to no plan: an admin may bind them and replay the event. */
   unboundPriceIds: string[];
-  /** Null when the session's email was already owed (queued by an earlier event). */
+  /** Null when the session's email was already owed (queued by an earlier event), or no license is usable. */
   emailOutboxId: string | null;
+  /** State emails the new licenses owed at once (a refund or dispute, or subscription changes, seen before). */
+  emails: string[];
+  synced?: LicenseSync[];
 };
 
 const MAX_SEATS = 2_147_483_647;
@@ -102,9 +133,13 @@ export async function issueCheckoutLicenses(tx: Tx, actor: Actor, snap: Checkout
   // Serializes every event of this session from here to commit. Runs before the reads below, so under
   // READ COMMITTED they see whatever a previous holder committed.
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`checkout-session:${snap.sessionId}`}, 0))`);
+  // Then the payment's and subscription's: a refund, dispute or invoice of this purchase processed meanwhile is
+  // either committed before the facts below are read, or waits and then finds these licenses.
+  await lockBillingRoots(tx, { paymentIntentIds: [snap.paymentIntentId], subscriptionIds: [snap.subscriptionId] });
+  if (snap.subscription) await saveSubscriptionFacts(tx, snap.subscription);
 
   const existing = await tx
-    .select({ id: licenses.id, lineItemId: licenses.stripeLineItemId })
+    .select({ id: licenses.id, lineItemId: licenses.stripeLineItemId, status: licenses.status })
     .from(licenses)
     .where(eq(licenses.stripeCheckoutSessionId, snap.sessionId));
   const issuedItems = new Set(existing.map((l) => l.lineItemId));
@@ -142,8 +177,10 @@ export async function issueCheckoutLicenses(tx: Tx, actor: Actor, snap: Checkout
     skipped: [],
     unboundPriceIds,
     emailOutboxId: null,
+    emails: [],
   };
-  for (const item of snap.lineItems) {
+  const takenItems = new Set<string>();
+  for (const [index, item] of snap.lineItems.entries()) {
     const plan = item.priceId ? planByPrice.get(item.priceId) : undefined;
     const skip = (reason: SkippedLineItem["reason"]) => result.skipped.push({ lineItemId: item.id, priceId: item.priceId, reason });
     if (issuedItems.has(item.id)) skip("already_issued");
@@ -154,30 +191,72 @@ export async function issueCheckoutLicenses(tx: Tx, actor: Actor, snap: Checkout
       if (maxActivations > MAX_SEATS) {
         throw new PermanentEventError(`Line item ${item.id} asks for ${maxActivations} seats, more than a license can hold.`);
       }
-      const { license } = await issueLicense(tx, actor, {
+      // The license starts in the state Stripe's facts give it now: for a subscription its period, trial and
+      // current price (which may already differ from the checkout's), plus any refund or dispute seen earlier.
+      const subItem = snap.subscription ? matchSubscriptionItem(snap.subscription.items, item.priceId, index, takenItems) : null;
+      if (subItem) takenItems.add(subItem.id);
+      const subject: BillingSubject = {
         planId: plan.id,
-        customerId: customer.id,
         maxActivations,
+        subscriptionId: snap.subscriptionId,
+        subscriptionItemId: subItem?.id ?? null,
+        priceId: item.priceId,
+        paymentIntentId: snap.subscriptionId ? null : snap.paymentIntentId,
+      };
+      const facts = await loadBillingFacts(tx, subject);
+      const next = deriveLicenseState(subject, facts);
+      const [issuedPlan] = next.planId && next.planId !== plan.id ? await tx.select().from(plans).where(eq(plans.id, next.planId)) : [plan];
+      const fallbackExpiry = issuedPlan!.durationDays ? addDays(now(), issuedPlan!.durationDays) : null;
+      const { expiresAt, stripePriceId, ...billing } = initialColumns(next, issuedPlan!.graceDays, fallbackExpiry);
+      const { license } = await issueLicense(tx, actor, {
+        planId: issuedPlan!.id,
+        customerId: customer.id,
+        maxActivations: next.maxActivations ?? maxActivations,
+        expiresAt,
         source: "stripe",
         stripe: {
           checkoutSessionId: snap.sessionId,
           lineItemId: item.id,
           subscriptionId: snap.subscriptionId,
           paymentIntentId: snap.paymentIntentId,
+          priceId: stripePriceId ?? item.priceId,
         },
+        billing,
       });
+      result.emails.push(...(await recordLanding(tx, license, subject, next, facts, { graceDays: issuedPlan!.graceDays, email: snap.email })));
       result.licenseIds.push(license.id);
-      result.issued.push({ licenseId: license.id, lineItemId: item.id, priceId: item.priceId, plan: plan.slug, maxActivations });
+      result.issued.push({
+        licenseId: license.id,
+        lineItemId: item.id,
+        priceId: item.priceId,
+        plan: issuedPlan!.slug,
+        maxActivations: license.maxActivations,
+        status: license.status,
+        expiresAt: license.expiresAt?.toISOString() ?? null,
+      });
     }
+  }
+  // Licenses an earlier event of this session issued follow the subscription facts just saved.
+  if (existing.length > 0) result.synced = await syncLicenses(tx, actor, existing.map((l) => l.id));
+  if (snap.mode === "payment" && result.issued.length > 0) {
+    await savePurchasePayment(tx, {
+      sessionId: snap.sessionId,
+      paymentIntentId: snap.paymentIntentId,
+      amount: snap.amountTotal,
+      currency: snap.currency,
+      licenseId: snap.lineItems.length === 1 ? result.licenseIds[0]! : null,
+    });
   }
 
   // One email per session, listing every key the session issued (including any an earlier event issued),
   // in line item order.
-  const byLineItem = new Map(existing.map((l) => [l.lineItemId, l.id]));
-  for (const i of result.issued) byLineItem.set(i.lineItemId, i.licenseId);
+  // A license revoked before its buyer ever heard of it (refunded, or a dispute lost, before we saw the purchase)
+  // is not sent: the key would be useless and the money is back.
+  const byLineItem = new Map(existing.filter((l) => l.status !== "revoked").map((l) => [l.lineItemId, l.id]));
+  for (const i of result.issued) if (i.status !== "revoked") byLineItem.set(i.lineItemId, i.licenseId);
   const sessionLicenseIds = [
     ...snap.lineItems.flatMap((i) => (byLineItem.has(i.id) ? [byLineItem.get(i.id)!] : [])),
-    ...existing.filter((l) => !snap.lineItems.some((i) => i.id === l.lineItemId)).map((l) => l.id),
+    ...existing.filter((l) => l.status !== "revoked" && !snap.lineItems.some((i) => i.id === l.lineItemId)).map((l) => l.id),
   ];
   if (sessionLicenseIds.length > 0) {
     result.emailOutboxId = await queueEmail(tx, {
@@ -202,4 +281,13 @@ async function freeStripeCustomerId(tx: Tx, stripeCustomerId: string | null, ema
     .from(customers)
     .where(and(eq(customers.stripeCustomerId, stripeCustomerId), sql`lower(${customers.email}) <> lower(${email.trim()})`));
   return holder ? null : stripeCustomerId;
+}
+
+/**
+ * The subscription item a checkout line item became: the unused item at its price, else the unused item at its
+ * position (the price changed before we saw the checkout), else the first.
+ */
+function matchSubscriptionItem(items: SubscriptionItemFacts[], priceId: string | null, index: number, taken: Set<string>) {
+  const free = items.filter((i) => !taken.has(i.id));
+  return free.find((i) => i.priceId === priceId) ?? (items[index] && !taken.has(items[index].id) ? items[index] : undefined) ?? free[0] ?? items[0] ?? null;
 }
