@@ -1,8 +1,27 @@
 import { createCallerFactory, createTRPCRouter } from "./trpc";
 import { devRouter } from "./routers/dev";
+import { dashboardRouter } from "./routers/dashboard";
+import { portalRouter } from "./routers/portal";
+import { adminAuditRouter } from "./routers/admin-audit";
+import { adminCatalogRouter } from "./routers/admin-catalog";
+import { adminCustomersRouter } from "./routers/admin-customers";
+import { adminEmailsRouter } from "./routers/admin-emails";
+import { adminLicensesRouter } from "./routers/admin-licenses";
+import { adminSettingsRouter } from "./routers/admin-settings";
+import { adminStripeEventsRouter } from "./routers/admin-stripe-events";
 
 export const appRouter = createTRPCRouter({
   dev: devRouter,
+  portal: portalRouter,
+  dashboard: dashboardRouter,
+  // The admin app's areas (every procedure is adminProcedure).
+  licenses: adminLicensesRouter,
+  customers: adminCustomersRouter,
+  catalog: adminCatalogRouter,
+  stripeEvents: adminStripeEventsRouter,
+  emails: adminEmailsRouter,
+  settings: adminSettingsRouter,
+  audit: adminAuditRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -20,5 +20,11 @@ export const auditLog = pgTable(
     after: jsonb("after"),
     metadata: jsonb("metadata").$type<Record<string, unknown>>(),
   },
-  (t) => [index("audit_log_subject_idx").on(t.subjectType, t.subjectId, t.id), index("audit_log_at_idx").on(t.at)],
+  (t) => [
+    index("audit_log_subject_idx").on(t.subjectType, t.subjectId, t.id),
+    index("audit_log_at_idx").on(t.at),
+    // The admin audit page filters by who or by what happened, newest first (keyset on id).
+    index("audit_log_actor_idx").on(t.actorType, t.actorId, t.id),
+    index("audit_log_action_idx").on(t.action, t.id),
+  ],
 );

@@ -11,7 +11,7 @@ export const customers = pgTable(
     name: text("name"),
     stripeCustomerId: text("stripe_customer_id").unique(),
     createdAt: createdAt(),
-    /** Set when the Stripe customer is deleted; licenses stay, the link to Stripe is gone. */
+    /** Set when the Stripe customer is deleted; licenses stay, and the Stripe id is kept (Stripe never reuses ids). */
     deletedAt: ts("deleted_at"),
   },
   (t) => [

@@ -29,7 +29,12 @@ export const emailOutbox = pgTable(
     createdAt: createdAt(),
     sentAt: ts("sent_at"),
   },
-  (t) => [index("email_outbox_status_idx").on(t.status, t.createdAt), index("email_outbox_customer_idx").on(t.customerId)],
+  (t) => [
+    index("email_outbox_status_idx").on(t.status, t.createdAt),
+    index("email_outbox_customer_idx").on(t.customerId),
+    // The admin outbox pages newest first by (created_at, id).
+    index("email_outbox_created_idx").on(t.createdAt, t.id),
+  ],
 );
 
 /** Emails "delivered" when no provider is configured: shown in the app at /dev/mailbox and printed to the log. */

@@ -64,5 +64,10 @@ export const licenses = pgTable(
     // The admin listing pages newest first by (created_at, id): keyset pagination without a sort.
     // (A plain ascending index: scanned backwards it serves ORDER BY created_at DESC, id DESC.)
     index("licenses_created_idx").on(t.createdAt, t.id),
+    // Admin search by the displayed hint ("…-ABCDE"): about one license in 33 million shares a hint.
+    index("licenses_key_hint_idx").on(t.keyHint),
+    // The admin listing filtered by plan (a product is one branch per plan) or by status, newest first.
+    index("licenses_plan_created_idx").on(t.planId, t.createdAt, t.id),
+    index("licenses_status_created_idx").on(t.status, t.createdAt, t.id),
   ],
 );

@@ -129,3 +129,100 @@ export async function listPlans(tx: DbOrTx): Promise<PlanView[]> {
   for (const p of prices) byPlan.set(p.planId, [...(byPlan.get(p.planId) ?? []), p.stripePriceId]);
   return rows.map((r) => toPlanView(r.plan, r.productSlug, byPlan.get(r.plan.id) ?? []));
 }
+
+// Editing and retiring. The slug never changes (client software, offline tokens and Stripe mapping name it);
+// seats and duration apply to licenses issued from now on, while entitlements, grace days, token lifetime and
+// the heartbeat window are read through the plan, so they apply to its existing licenses too.
+
+export const UpdatePlanInput = z.strictObject({
+  /** Slug of the plan to change. */
+  plan: Slug,
+  name: DisplayName.optional(),
+  seats: z.number().int().min(1).max(1_000_000).optional(),
+  durationDays: z.number().int().min(1).max(36_500).nullable().optional(),
+  graceDays: z.number().int().min(0).max(3650).optional(),
+  entitlements: z.array(storableText(1, 100)).max(200).transform(uniqueStrings).optional(),
+  /** The complete new set of bound prices (replaces the old set). */
+  stripePriceIds: z.array(storableText(1, 255)).max(100).transform(uniqueStrings).optional(),
+  offlineTokenTtlSeconds: z.number().int().min(60).max(31_536_000).nullable().optional(),
+  heartbeatWindowSeconds: z.number().int().min(60).max(31_536_000).nullable().optional(),
+});
+export type UpdatePlanInput = z.infer<typeof UpdatePlanInput>;
+
+export const SetPlanRetiredInput = z.strictObject({ plan: Slug, retired: z.boolean() });
+export type SetPlanRetiredInput = z.infer<typeof SetPlanRetiredInput>;
+
+async function lockPlan(tx: DbOrTx, slug: string) {
+  const [found] = await tx
+    .select({ plan: plans, productSlug: products.slug })
+    .from(plans)
+    .innerJoin(products, eq(products.id, plans.productId))
+    .where(eq(plans.slug, slug))
+    .for("update", { of: plans });
+  if (!found) throw new AppError("PLAN_NOT_FOUND", `There is no plan "${slug}".`);
+  const prices = await tx
+    .select({ id: planPrices.stripePriceId })
+    .from(planPrices)
+    .where(eq(planPrices.planId, found.plan.id))
+    .orderBy(asc(planPrices.stripePriceId));
+  return { ...found, priceIds: prices.map((p) => p.id) };
+}
+
+/** Changes a plan; run in a transaction (a price bound to another plan aborts the whole change). */
+export async function updatePlan(tx: DbOrTx, actor: Actor, input: UpdatePlanInput): Promise<PlanView> {
+  const { plan, productSlug, priceIds } = await lockPlan(tx, input.plan);
+  const { plan: _slug, stripePriceIds, ...fields } = input;
+  const set = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  const [row] = Object.keys(set).length
+    ? await tx.update(plans).set(set).where(eq(plans.id, plan.id)).returning()
+    : [plan];
+
+  let bound = priceIds;
+  if (stripePriceIds) {
+    const dropped = priceIds.filter((id) => !stripePriceIds.includes(id));
+    const added = stripePriceIds.filter((id) => !priceIds.includes(id));
+    if (dropped.length) await tx.delete(planPrices).where(inArray(planPrices.stripePriceId, dropped));
+    if (added.length) {
+      const inserted = await tx
+        .insert(planPrices)
+        .values(added.map((stripePriceId) => ({ stripePriceId, planId: plan.id })))
+        .onConflictDoNothing({ target: planPrices.stripePriceId })
+        .returning({ stripePriceId: planPrices.stripePriceId });
+      if (inserted.length !== added.length) {
+        const taken = added.filter((id) => !inserted.some((b) => b.stripePriceId === id));
+        throw new AppError("ALREADY_EXISTS", `Stripe price ${taken.join(", ")} already issues another plan.`, { stripePriceIds: taken });
+      }
+    }
+    bound = [...stripePriceIds].sort();
+  }
+
+  const before = toPlanView(plan, productSlug, priceIds);
+  const view = toPlanView(row!, productSlug, bound);
+  await recordAudit(tx, actor, { action: "plan.updated", subjectType: "plan", subjectId: plan.id, before, after: view });
+  return view;
+}
+
+/**
+ * Retires a plan (or brings it back): it issues no new licenses by hand, and takes no new licenses through a
+ * plan change. Licenses already issued keep working. Its Stripe prices stay bound, so a checkout that was
+ * already open still issues what the customer paid for; archive the price in Stripe to stop selling it.
+ */
+export async function setPlanRetired(tx: DbOrTx, actor: Actor, input: SetPlanRetiredInput): Promise<PlanView> {
+  const { plan, productSlug, priceIds } = await lockPlan(tx, input.plan);
+  const before = toPlanView(plan, productSlug, priceIds);
+  if (Boolean(plan.archivedAt) === input.retired) return before;
+  const [row] = await tx
+    .update(plans)
+    .set({ archivedAt: input.retired ? now() : null })
+    .where(eq(plans.id, plan.id))
+    .returning();
+  const view = toPlanView(row!, productSlug, priceIds);
+  await recordAudit(tx, actor, {
+    action: input.retired ? "plan.retired" : "plan.unretired",
+    subjectType: "plan",
+    subjectId: plan.id,
+    before,
+    after: view,
+  });
+  return view;
+}

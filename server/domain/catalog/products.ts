@@ -53,3 +53,54 @@ export async function findProductBySlug(tx: DbOrTx, slug: string): Promise<Produ
   const [row] = await tx.select().from(products).where(eq(products.slug, slug));
   return row ?? null;
 }
+
+// Editing and retiring. The slug never changes: client software and offline tokens carry it.
+
+export const UpdateProductInput = z.strictObject({ product: Slug, name: DisplayName });
+export type UpdateProductInput = z.infer<typeof UpdateProductInput>;
+
+export const SetProductRetiredInput = z.strictObject({ product: Slug, retired: z.boolean() });
+export type SetProductRetiredInput = z.infer<typeof SetProductRetiredInput>;
+
+async function lockProduct(tx: DbOrTx, slug: string): Promise<ProductRow> {
+  const [row] = await tx.select().from(products).where(eq(products.slug, slug)).for("update");
+  if (!row) throw new AppError("PRODUCT_NOT_FOUND", `There is no product "${slug}".`);
+  return row;
+}
+
+export async function updateProduct(tx: DbOrTx, actor: Actor, input: UpdateProductInput): Promise<ProductView> {
+  const before = await lockProduct(tx, input.product);
+  const [row] = await tx.update(products).set({ name: input.name }).where(eq(products.id, before.id)).returning();
+  const view = toProductView(row!);
+  await recordAudit(tx, actor, {
+    action: "product.updated",
+    subjectType: "product",
+    subjectId: before.id,
+    before: toProductView(before),
+    after: view,
+  });
+  return view;
+}
+
+/**
+ * Retires a product (or brings it back). A retired product keeps every license working and its plans as they
+ * are; it only takes no new plans. Retire its plans too to stop issuing licenses of it.
+ */
+export async function setProductRetired(tx: DbOrTx, actor: Actor, input: SetProductRetiredInput): Promise<ProductView> {
+  const before = await lockProduct(tx, input.product);
+  if (Boolean(before.archivedAt) === input.retired) return toProductView(before);
+  const [row] = await tx
+    .update(products)
+    .set({ archivedAt: input.retired ? now() : null })
+    .where(eq(products.id, before.id))
+    .returning();
+  const view = toProductView(row!);
+  await recordAudit(tx, actor, {
+    action: input.retired ? "product.retired" : "product.unretired",
+    subjectType: "product",
+    subjectId: before.id,
+    before: toProductView(before),
+    after: view,
+  });
+  return view;
+}

@@ -164,7 +164,16 @@ export async function rotateLicenseKey(tx: Tx, actor: Actor, id: string, _input:
   // Replacing the hash is what makes the old key stop working: lookups go by hash only.
   const after = await update(tx, id, { ...sealLicenseKey(key) });
   await audit(tx, actor, "license.key_rotated", row, after);
-  return { row: after, key };
+  // Whoever rotates (the admin app, the management API), the customer is owed the new key.
+  const outboxId = await queueEmail(tx, {
+    // One email per rotation; the key itself is read at send time, so it is always the newest one.
+    dedupeKey: `license-key-rotated:${id}:${crypto.randomUUID()}`,
+    template: "license-key-rotated",
+    to: await customerEmail(tx, row.customerId),
+    customerId: row.customerId,
+    props: { licenseId: id, previousKeyHint: row.keyHint },
+  });
+  return { row: after, key, outboxId: outboxId! };
 }
 
 export async function changeSeats(tx: Tx, actor: Actor, id: string, input: z.infer<typeof ChangeSeatsInput>) {

@@ -1,0 +1,184 @@
+"use client";
+
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useEffect, useState } from "react";
+import {
+  Button,
+  ConfirmDialog,
+  EmptyState,
+  ErrorState,
+  Field,
+  LinkButton,
+  LoadingState,
+  PageHeader,
+  StatusBadge,
+  Table,
+  errorMessage,
+  formatDateTime,
+  formatRelative,
+  inputClass,
+  mutedClass,
+} from "@/app/_components";
+import { useTRPC } from "@/app/_trpc/client";
+import type { EmailStatus } from "@/server/db/schema/email-outbox";
+import type { RouterOutputs } from "../licenses/_parts/types";
+import { LoadMore, partsCss as css } from "../licenses/_parts/ui";
+import { orUndefined, useSearchFilters } from "../licenses/_parts/use-search-filters";
+
+const STATUSES = ["pending", "sent", "failed"] as const satisfies readonly EmailStatus[];
+type Row = RouterOutputs["emails"]["list"]["data"][number];
+
+/** The email outbox: every email Keystead owes someone, how delivery went, and a retry for the failures. */
+export function Outbox() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [filters, setFilters] = useSearchFilters(["status", "template", "to", "customer"] as const);
+  const [to, setTo] = useState(filters.to);
+  useEffect(() => setTo(filters.to), [filters.to]);
+  const templates = useQuery(trpc.emails.templates.queryOptions());
+  const list = useInfiniteQuery(
+    trpc.emails.list.infiniteQueryOptions(
+      {
+        status: orUndefined<EmailStatus>(filters.status),
+        template: filters.template || undefined,
+        to: filters.to || undefined,
+        customerId: filters.customer || undefined,
+        limit: 25,
+      },
+      { getNextPageParam: (last) => last.nextCursor ?? undefined, refetchInterval: 15_000 },
+    ),
+  );
+  const [retrying, setRetrying] = useState<Row | null>(null);
+  const retry = useMutation(
+    trpc.emails.retry.mutationOptions({
+      onSuccess: async () => {
+        setRetrying(null);
+        await queryClient.invalidateQueries({ queryKey: trpc.emails.pathKey() });
+      },
+    }),
+  );
+  const rows = list.data?.pages.flatMap((p) => p.data) ?? [];
+  const filtered = Boolean(filters.status || filters.template || filters.to || filters.customer);
+  const moreError = list.isFetchNextPageError ? list.error : undefined;
+
+  return (
+    <>
+      <PageHeader
+        title="Emails"
+        description="The outbox: each email with its delivery status, attempts and last error."
+        actions={<LinkButton href="/admin/emails/templates">Preview templates</LinkButton>}
+      />
+      <form
+        role="search"
+        className={css.filters}
+        onSubmit={(e) => {
+          e.preventDefault();
+          setFilters({ to: to.trim() });
+        }}
+      >
+        <Field label="Status" htmlFor="email-status">
+          <select id="email-status" className={inputClass} value={filters.status} onChange={(e) => setFilters({ status: e.target.value })}>
+            <option value="">Any status</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Template" htmlFor="email-template">
+          <select id="email-template" className={inputClass} value={filters.template} onChange={(e) => setFilters({ template: e.target.value })}>
+            <option value="">Any template</option>
+            {templates.data?.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Recipient" htmlFor="email-to">
+          <input id="email-to" className={inputClass} value={to} onChange={(e) => setTo(e.target.value)} placeholder="Start of an address" />
+        </Field>
+        <div className={css.filterActions}>
+          <Button type="submit" variant="primary">
+            Filter
+          </Button>
+          {filtered && <Button onClick={() => setFilters({ status: "", template: "", to: "", customer: "" })}>Clear</Button>}
+        </div>
+      </form>
+      {filters.customer && (
+        <p className={`${css.small} ${mutedClass}`}>
+          Only the emails of <Link href={`/admin/customers/${filters.customer}`}>one customer</Link>.
+        </p>
+      )}
+
+      {list.isPending ? (
+        <LoadingState label="Loading the outbox…" />
+      ) : list.isError && !list.isFetchNextPageError ? (
+        <ErrorState title="Could not load the outbox." error={list.error} onRetry={() => void list.refetch()} />
+      ) : rows.length === 0 ? (
+        filtered ? <EmptyState title="No email matches these filters." /> : <EmptyState title="No email yet.">Emails appear here when a license is issued or changes.</EmptyState>
+      ) : (
+        <>
+          <Table label="Emails">
+            <thead>
+              <tr>
+                <th>Email</th>
+                <th>To</th>
+                <th>Status</th>
+                <th>Attempts</th>
+                <th>Queued</th>
+                <th aria-label="Actions" />
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((m) => (
+                <tr key={m.id}>
+                  <td>
+                    {m.subject ?? m.template}
+                    <div className={`${css.small} ${mutedClass}`}>{m.template}</div>
+                    {m.lastError && <div className={css.small}>Last error: {m.lastError}</div>}
+                  </td>
+                  <td>{m.customerId ? <Link href={`/admin/customers/${m.customerId}`}>{m.to}</Link> : m.to}</td>
+                  <td>
+                    <StatusBadge status={m.status} />
+                    {m.status === "pending" && m.nextAttemptAt && <div className={css.small}>next try {formatRelative(m.nextAttemptAt)}</div>}
+                  </td>
+                  <td>{m.attempts}</td>
+                  <td className={css.nowrap}>
+                    {formatDateTime(m.createdAt)}
+                    {m.sentAt && <div className={`${css.small} ${mutedClass}`}>sent {formatDateTime(m.sentAt)}</div>}
+                  </td>
+                  <td>
+                    {m.status !== "sent" && (
+                      <Button size="small" onClick={() => (retry.reset(), setRetrying(m))}>
+                        {m.status === "failed" ? "Retry" : "Send now"}
+                      </Button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+          <LoadMore hasNextPage={list.hasNextPage} isFetchingNextPage={list.isFetchingNextPage} fetchNextPage={list.fetchNextPage} error={moreError} />
+        </>
+      )}
+      <ConfirmDialog
+        open={retrying !== null}
+        title={retrying?.status === "failed" ? "Try this email again?" : "Send this email now?"}
+        confirmLabel={retrying?.status === "failed" ? "Retry" : "Send now"}
+        busy={retry.isPending}
+        error={retry.error ? errorMessage(retry.error) : undefined}
+        onCancel={() => setRetrying(null)}
+        onConfirm={() => retrying && retry.mutate({ id: retrying.id })}
+      >
+        {retrying && (
+          <>
+            “{retrying.subject ?? retrying.template}” to {retrying.to} gets a fresh set of attempts, starting now.
+          </>
+        )}
+      </ConfirmDialog>
+    </>
+  );
+}

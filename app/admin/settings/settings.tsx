@@ -1,0 +1,309 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useState } from "react";
+import {
+  Badge,
+  Button,
+  Card,
+  ConfirmDialog,
+  ErrorState,
+  Field,
+  LoadingState,
+  PageHeader,
+  Table,
+  errorMessage,
+  formatDateTime,
+  formatRelative,
+  inputClass,
+  monoClass,
+  mutedClass,
+} from "@/app/_components";
+import { useTRPC } from "@/app/_trpc/client";
+import type { RouterOutputs } from "../licenses/_parts/types";
+import { durationText, MutationError, SecretOnce, partsCss as css } from "../licenses/_parts/ui";
+
+export function Settings() {
+  return (
+    <>
+      <PageHeader
+        title="Settings"
+        description="Stripe and email wiring, the keys that sign offline tokens, and API tokens for the management API. Settings themselves live in the environment."
+      />
+      <div className={css.stack}>
+        <Integrations />
+        <SigningKeys />
+        <ApiTokens />
+      </div>
+    </>
+  );
+}
+
+/** A short badge, and what to do about it in words that may wrap (a phone is narrow). */
+const yes = (ok: boolean, text: string, hint?: string) => (
+  <>
+    <Badge tone={ok ? "green" : "amber"}>{text}</Badge>
+    {hint && <span className={`${css.small} ${mutedClass}`}> {hint}</span>}
+  </>
+);
+
+function Integrations() {
+  const trpc = useTRPC();
+  const status = useQuery(trpc.settings.status.queryOptions());
+  if (status.isPending) return <LoadingState label="Loading status…" />;
+  if (status.isError) return <ErrorState title="Could not load the status." error={status.error} onRetry={() => void status.refetch()} />;
+  const s = status.data;
+  const seen = s.stripe.webhookLastSeen;
+  return (
+    <div className={css.twoColumns}>
+      <Card title="Stripe">
+        <dl className={css.facts}>
+          <dt>Secret key</dt>
+          <dd>{yes(s.stripe.secretKeySet, s.stripe.secretKeySet ? "set" : "not set", s.stripe.secretKeySet ? undefined : "STRIPE_SECRET_KEY")}</dd>
+          <dt>Webhook secret</dt>
+          <dd>{yes(s.stripe.webhookSecretSet, s.stripe.webhookSecretSet ? "set" : "not set", s.stripe.webhookSecretSet ? undefined : "STRIPE_WEBHOOK_SECRET")}</dd>
+          <dt>Webhook URL</dt>
+          <dd className={monoClass}>{s.stripe.webhookUrl}</dd>
+          <dt>Webhook last seen</dt>
+          <dd>
+            {seen ? (
+              <>
+                {formatRelative(seen.at)} ({formatDateTime(seen.at)}){seen.type ? ` · ${seen.type}` : ""}
+              </>
+            ) : (
+              yes(false, "never")
+            )}
+          </dd>
+          {s.stripe.apiUrl && (
+            <>
+              <dt>API URL</dt>
+              <dd className={monoClass}>{s.stripe.apiUrl}</dd>
+            </>
+          )}
+          <dt>Reconciliation</dt>
+          <dd>{s.stripe.reconcileRequestedAt ? `last asked ${formatRelative(s.stripe.reconcileRequestedAt)}` : "not run by hand yet"}</dd>
+        </dl>
+      </Card>
+      <Card title="Email">
+        <dl className={css.facts}>
+          <dt>Provider</dt>
+          <dd>
+            {s.email.provider === "resend"
+              ? yes(true, "Resend")
+              : s.email.provider === "smtp"
+                ? yes(true, "SMTP")
+                : yes(false, "none", "emails only reach the dev mailbox")}
+          </dd>
+          <dt>Sender</dt>
+          <dd>{s.email.from}</dd>
+          <dt>App URL</dt>
+          <dd className={monoClass}>{s.appUrl}</dd>
+          <dt>Admins</dt>
+          <dd>{s.admins} in ADMIN_EMAILS</dd>
+          <dt>Bootstrap API token</dt>
+          <dd>{s.bootstrapApiTokenSet ? "ADMIN_API_TOKEN is set" : "not set"}</dd>
+          <dt>Offline tokens</dt>
+          <dd>last {durationText(s.offlineTokenTtlSeconds)} by default</dd>
+        </dl>
+        {s.email.provider === "dev" && (
+          <p className={`${css.small} ${mutedClass}`}>
+            Customers get no email until RESEND_API_KEY or SMTP_URL is set. See <Link href="/admin/setup">Setup</Link>.
+          </p>
+        )}
+      </Card>
+    </div>
+  );
+}
+
+function SigningKeys() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const keys = useQuery(trpc.settings.signingKeys.queryOptions());
+  const [confirming, setConfirming] = useState(false);
+  const rotate = useMutation(
+    trpc.settings.rotateSigningKey.mutationOptions({
+      onSuccess: async () => {
+        setConfirming(false);
+        await queryClient.invalidateQueries({ queryKey: trpc.settings.pathKey() });
+      },
+    }),
+  );
+  return (
+    <Card
+      title="Signing keys"
+      actions={
+        <Button size="small" onClick={() => (rotate.reset(), setConfirming(true))}>
+          Rotate signing key
+        </Button>
+      }
+    >
+      <p className={`${css.small} ${mutedClass}`}>
+        Offline tokens are signed with the newest key. After a rotation the older keys stay in the JWKS
+        (/api/v1/jwks) until every token they signed has expired, so nothing already handed out stops verifying.
+      </p>
+      {rotate.data && (
+        <p role="status" className={css.small}>
+          ✓ New key {rotate.data.kid} signs from now on; the previous one stays published for {durationText(rotate.data.keepPublishedSeconds)}.
+        </p>
+      )}
+      {keys.isPending ? (
+        <LoadingState />
+      ) : keys.isError ? (
+        <ErrorState error={keys.error} onRetry={() => void keys.refetch()} />
+      ) : (
+        <Table label="Signing keys">
+          <thead>
+            <tr>
+              <th>Key id</th>
+              <th>State</th>
+              <th>Created</th>
+              <th>Retired</th>
+              <th>Leaves the JWKS</th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.data.map((k) => (
+              <tr key={k.kid}>
+                <td className={monoClass}>{k.kid}</td>
+                <td>
+                  <Badge tone={k.state === "signing" ? "green" : k.state === "published" ? "blue" : "neutral"}>{k.state}</Badge>
+                </td>
+                <td className={css.nowrap}>{formatDateTime(k.createdAt)}</td>
+                <td className={css.nowrap}>{formatDateTime(k.retiredAt)}</td>
+                <td className={css.nowrap}>{k.unpublishAt ? formatDateTime(k.unpublishAt) : "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      )}
+      <ConfirmDialog
+        open={confirming}
+        title="Rotate the signing key?"
+        confirmLabel="Rotate"
+        danger
+        busy={rotate.isPending}
+        error={rotate.error ? errorMessage(rotate.error) : undefined}
+        onCancel={() => setConfirming(false)}
+        onConfirm={() => rotate.mutate()}
+      >
+        A new key signs every offline token from now on. The current key stops signing but stays in the JWKS until the
+        longest-lived token it signed has expired. Do this when a key may have leaked, or on a schedule.
+      </ConfirmDialog>
+    </Card>
+  );
+}
+
+type ApiToken = RouterOutputs["settings"]["apiTokens"][number];
+
+function ApiTokens() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const tokens = useQuery(trpc.settings.apiTokens.queryOptions());
+  const [name, setName] = useState("");
+  const [revoking, setRevoking] = useState<ApiToken | null>(null);
+  const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.settings.apiTokens.queryKey() });
+  const create = useMutation(
+    trpc.settings.createApiToken.mutationOptions({
+      onSuccess: async () => {
+        setName("");
+        await invalidate();
+      },
+    }),
+  );
+  const revoke = useMutation(
+    trpc.settings.revokeApiToken.mutationOptions({
+      onSuccess: async () => {
+        setRevoking(null);
+        await invalidate();
+      },
+    }),
+  );
+  return (
+    <Card title="API tokens">
+      <p className={`${css.small} ${mutedClass}`}>
+        Bearer tokens for the management API (/api/v1/admin, described at /api/v1/openapi.json). Only a hash is stored:
+        a token is shown once, when it is made.
+      </p>
+      {create.data && (
+        <div style={{ margin: "0.75rem 0" }}>
+          <SecretOnce label={`Token “${create.data.apiToken.name}”`} value={create.data.token}>
+            Send it as <span className={monoClass}>Authorization: Bearer …</span>. It is not shown again.
+          </SecretOnce>
+        </div>
+      )}
+      <form
+        className={css.row}
+        style={{ alignItems: "flex-end", marginBottom: "0.75rem" }}
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.mutate({ name: name.trim() });
+        }}
+      >
+        <div style={{ flex: "1 1 220px" }}>
+          <Field label="New token's name" htmlFor="token-name">
+            <input id="token-name" className={inputClass} value={name} onChange={(e) => setName(e.target.value)} placeholder="CI, billing script…" required />
+          </Field>
+        </div>
+        <div style={{ marginBottom: "0.9rem" }}>
+          <Button type="submit" variant="primary" loading={create.isPending}>
+            Create token
+          </Button>
+        </div>
+      </form>
+      <MutationError error={create.error} />
+      {tokens.isPending ? (
+        <LoadingState />
+      ) : tokens.isError ? (
+        <ErrorState error={tokens.error} onRetry={() => void tokens.refetch()} />
+      ) : tokens.data.length === 0 ? (
+        <p className={css.small}>No token made here yet{" "}(the ADMIN_API_TOKEN setting works without one).</p>
+      ) : (
+        <Table label="API tokens">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Token</th>
+              <th>Made by</th>
+              <th>Created</th>
+              <th>Last used</th>
+              <th aria-label="Actions" />
+            </tr>
+          </thead>
+          <tbody>
+            {tokens.data.map((t) => (
+              <tr key={t.id}>
+                <td>
+                  {t.name} {t.revokedAt && <Badge tone="red">revoked</Badge>}
+                </td>
+                <td className={monoClass}>{t.tokenStart}…</td>
+                <td>{t.createdBy ?? "—"}</td>
+                <td className={css.nowrap}>{formatDateTime(t.createdAt)}</td>
+                <td className={css.nowrap}>{formatRelative(t.lastUsedAt)}</td>
+                <td>
+                  {!t.revokedAt && (
+                    <Button size="small" variant="danger" onClick={() => (revoke.reset(), setRevoking(t))}>
+                      Revoke
+                    </Button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      )}
+      <ConfirmDialog
+        open={revoking !== null}
+        title={`Revoke “${revoking?.name ?? ""}”?`}
+        confirmLabel="Revoke"
+        danger
+        busy={revoke.isPending}
+        error={revoke.error ? errorMessage(revoke.error) : undefined}
+        onCancel={() => setRevoking(null)}
+        onConfirm={() => revoking && revoke.mutate({ id: revoking.id })}
+      >
+        Anything using this token gets 401 from its next request on. This cannot be undone.
+      </ConfirmDialog>
+    </Card>
+  );
+}

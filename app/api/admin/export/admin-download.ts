@@ -1,0 +1,32 @@
+import { db, pool } from "@/server/db/client";
+import { sessionFromHeaders } from "@/server/auth/session";
+import { inSnapshot, textStream } from "@/server/domain/admin/export";
+import type { Db } from "@/server/db/client";
+import { errorResponse } from "@/server/rest/handler";
+
+/**
+ * A file download for the admin app, behind the admin session (the same cookie session as the pages and
+ * tRPC; the management API's bearer tokens are not accepted here). The file is streamed from one database
+ * snapshot as it is produced.
+ */
+export async function adminDownload(
+  req: Request,
+  file: { name: string; contentType: string; produce: (db: Db) => AsyncGenerator<string> },
+): Promise<Response> {
+  const session = await sessionFromHeaders(db(), req.headers);
+  if (!session) return errorResponse("UNAUTHORIZED", "Sign in as an admin to download exports.", 401);
+  if (!session.user.isAdmin) return errorResponse("FORBIDDEN", "Exports need an admin account.", 403);
+  const chunks = inSnapshot(pool(), file.produce);
+  const body = textStream(chunks, (err) => console.error(`[export] ${file.name} failed part-way:`, err));
+  return new Response(body, {
+    headers: {
+      "Content-Type": file.contentType,
+      "Content-Disposition": `attachment; filename="${file.name}"`,
+      // License keys are in here: no cache anywhere may keep a copy.
+      "Cache-Control": "no-store",
+      "X-Content-Type-Options": "nosniff",
+    },
+  });
+}
+
+export const stamp = (d = new Date()) => d.toISOString().slice(0, 19).replaceAll(":", "").replace("T", "-");

@@ -1,0 +1,24 @@
+import { z } from "zod";
+import { CreateApiTokenInput, createApiToken, listApiTokens, revokeApiToken } from "@/server/domain/admin/api-tokens";
+import { adminActor } from "@/server/domain/admin/audit";
+import { integrationStatus, listSigningKeys, rotateSigningKeys } from "@/server/domain/admin/settings";
+import { AppError } from "@/server/domain/errors";
+import { isUuid } from "@/server/domain/admin/cursor";
+import { adminProcedure, createTRPCRouter } from "../trpc";
+
+export const adminSettingsRouter = createTRPCRouter({
+  status: adminProcedure.query(({ ctx }) => integrationStatus(ctx.db)),
+  signingKeys: adminProcedure.query(({ ctx }) => listSigningKeys(ctx.db)),
+  rotateSigningKey: adminProcedure.mutation(({ ctx }) =>
+    ctx.db.transaction((tx) => rotateSigningKeys(tx, adminActor(ctx.admin.email))),
+  ),
+  apiTokens: adminProcedure.query(({ ctx }) => listApiTokens(ctx.db)),
+  // The plain token is in this answer only: the page shows it once.
+  createApiToken: adminProcedure
+    .input(CreateApiTokenInput)
+    .mutation(({ ctx, input }) => ctx.db.transaction((tx) => createApiToken(tx, adminActor(ctx.admin.email), input))),
+  revokeApiToken: adminProcedure.input(z.object({ id: z.string().min(1).max(100) })).mutation(({ ctx, input }) => {
+    if (!isUuid(input.id)) throw new AppError("NOT_FOUND", "There is no active API token with that id.");
+    return ctx.db.transaction((tx) => revokeApiToken(tx, adminActor(ctx.admin.email), input.id));
+  }),
+});

@@ -1,0 +1,257 @@
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, startApp, type TestApp } from "./helpers/app";
+import { LAPTOP, PHONE, launchBrowser, newPerson, overflowsHorizontally, screenshot } from "./helpers/browser";
+import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
+
+// The admin app in real Chromium against the real built app: an admin signs in through the emailed link,
+// creates a product and a plan, issues a license, finds it by email, revokes it, and the public validate
+// route answers REVOKED. Every admin area is visited on a laptop and a phone; screenshots of each page are
+// kept in test-artifacts/screenshots/.
+
+const ADMIN = "operator@example.com";
+const BUYER = "Grace.Hopper@example.com";
+
+let app: TestApp;
+let catcher: SmtpCatcher;
+let browser: Browser;
+
+beforeAll(async () => {
+  catcher = await startSmtpCatcher();
+  app = await startApp({ env: { SMTP_URL: catcher.url, ADMIN_EMAILS: ADMIN } });
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  await catcher?.stop();
+});
+
+/**
+ * Wider than a phone's screen. Measured against the device width, not innerWidth: a mobile browser widens its
+ * layout viewport to fit content that overflows, so innerWidth grows with the overflow it should reveal.
+ */
+const widerThanPhone = async (page: Page) =>
+  (await overflowsHorizontally(page)) || (await page.evaluate(() => document.documentElement.scrollWidth)) > PHONE.viewport.width;
+
+/** Asks for a sign-in link on the sign-in page, follows the one the catcher receives, lands in the admin app. */
+async function signIn(page: Page) {
+  await page.goto(`${app.url}/admin`);
+  await page.waitForURL(/\/signin/);
+  const before = catcher.messages.length;
+  await page.getByLabel("Email address").fill(ADMIN);
+  await page.getByRole("button", { name: "Email me a sign-in link" }).click();
+  await page.getByRole("heading", { name: "Check your email" }).waitFor();
+  let link: string | undefined;
+  for (let n = before + 1; !link; n++) {
+    const message = await catcher.waitFor(n);
+    if (message.to.includes(ADMIN)) link = /(http:\/\/\S+\/api\/auth\/callback\/email\?\S+)/.exec(message.text)?.[1];
+  }
+  await page.goto(link);
+  await page.waitForURL(`${app.url}/admin`);
+}
+
+describe("the admin app in a browser", () => {
+  let page: Page;
+  let problems: string[];
+  let close: () => Promise<void>;
+  let key = "";
+  let licensePath = "";
+
+  beforeAll(async () => {
+    const person = await newPerson(browser, LAPTOP);
+    page = person.page;
+    problems = person.problems;
+    close = () => person.context.close();
+    await signIn(page);
+  });
+  afterAll(async () => {
+    await close?.();
+  });
+
+  it("creates a product and a plan bound to a Stripe price", async () => {
+    await page.getByRole("navigation", { name: "Admin" }).getByRole("link", { name: "Products & plans" }).click();
+    await page.waitForURL(`${app.url}/admin/products`);
+    await page.getByText("No products yet.").waitFor();
+    await screenshot(page, "admin-products-empty-laptop");
+
+    await page.getByRole("button", { name: "New product" }).click();
+    await page.getByLabel("Name").fill("Acme Studio");
+    // The slug is suggested from the name.
+    expect(await page.getByLabel("Slug").inputValue()).toBe("acme-studio");
+    await page.getByRole("button", { name: "Create product" }).click();
+    const card = page.getByRole("region", { name: "Acme Studio" });
+    await card.getByText("No plan yet").waitFor();
+
+    await card.getByRole("button", { name: "New plan" }).click();
+    const form = card.getByRole("form", { name: "New plan for acme-studio" });
+    await form.getByLabel("Name").fill("Pro");
+    expect(await form.getByLabel("Slug").inputValue()).toBe("acme-studio-pro");
+    await form.getByLabel("Seats").fill("3");
+    await form.getByLabel("Duration in days").fill("365");
+    await form.getByLabel("Grace days").fill("7");
+    await form.getByLabel("Entitlements").fill("export, sync");
+    await form.getByLabel("Stripe price ids").fill("price_acme_pro_yearly");
+    await form.getByLabel("Offline token lifetime in days").fill("14");
+    await form.getByRole("button", { name: "Create plan" }).click();
+    const row = card.getByRole("row").filter({ hasText: "acme-studio-pro" });
+    await row.waitFor();
+    expect(await row.textContent()).toContain("price_acme_pro_yearly");
+    expect(await row.textContent()).toContain("365 days");
+    expect(await row.textContent()).toContain("14 days");
+    await screenshot(page, "admin-products-laptop");
+  });
+
+  it("issues a license by hand and shows its key once", async () => {
+    await page.goto(`${app.url}/admin/licenses/new`);
+    await page.getByLabel("Plan").selectOption({ label: "acme-studio · Pro (3 seats, 365 days)" });
+    await page.getByLabel("Customer email").fill(BUYER);
+    await screenshot(page, "admin-license-issue-laptop");
+    await page.getByRole("button", { name: "Issue license" }).click();
+    await page.getByRole("heading", { name: "License issued" }).waitFor();
+    key = (await page.getByTestId("secret-value").textContent())!;
+    expect(key).toMatch(/^[0-9A-Z]{5}(-[0-9A-Z]{5}){4}$/);
+    await screenshot(page, "admin-license-issued-laptop");
+
+    // The key works, and the buyer got it by email.
+    expect((await app.post("/api/v1/licenses/validate", { key })).body.code).toBe("VALID");
+    const mail = await eventually(async () => catcher.messages.find((m) => m.to.includes(BUYER.toLowerCase()) || m.to.includes(BUYER)), 30_000, "the license email");
+    expect(mail.text).toContain(key);
+
+    await page.getByRole("link", { name: "Open the license" }).click();
+    await page.waitForURL(/\/admin\/licenses\/[0-9a-f-]{36}$/);
+    licensePath = new URL(page.url()).pathname;
+  });
+
+  it("finds the license by the start of the customer's email, in any case", async () => {
+    const activated = await app.post("/api/v1/licenses/activate", { key, fingerprint: "studio-mac-01", name: "Studio Mac", platform: "macOS" });
+    expect(activated.status).toBe(201);
+
+    await page.getByRole("navigation", { name: "Admin" }).getByRole("link", { name: "Licenses" }).click();
+    await page.waitForURL(`${app.url}/admin/licenses`);
+    await page.getByLabel("Search", { exact: true }).fill("grace.HOP");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.waitForURL(/q=grace\.HOP/);
+    await page.getByText(/Showing licenses matching .*emails starting with/).waitFor();
+    const rows = page.getByRole("table", { name: "Licenses" }).getByRole("row");
+    await rows.nth(1).waitFor();
+    expect(await rows.count()).toBe(2);
+    expect(await rows.nth(1).textContent()).toContain(`…-${key.slice(-5)}`);
+    expect(await rows.nth(1).textContent()).toContain("1 / 3");
+    await screenshot(page, "admin-licenses-search-laptop");
+
+    // And by the hint everybody sees.
+    await page.getByLabel("Search", { exact: true }).fill(`…-${key.slice(-5).toLowerCase()}`);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByText(`keys ending in ${key.slice(-5)}`).waitFor();
+
+    await page.getByRole("link", { name: `…-${key.slice(-5)}` }).first().click();
+    await page.waitForURL(`${app.url}${licensePath}`);
+    await page.getByRole("heading", { name: `License …-${key.slice(-5)}` }).waitFor();
+    await page.getByRole("table", { name: "Devices" }).getByText("studio-mac-01").waitFor();
+    await page.getByRole("list", { name: "Timeline" }).getByText("License issued").waitFor();
+    await screenshot(page, "admin-license-laptop");
+  });
+
+  it("revokes it with a reason, after confirming, and the public validate route answers REVOKED", async () => {
+    await page.getByRole("button", { name: "Revoke" }).click();
+    const dialog = page.getByRole("dialog", { name: "Revoke this license for good?" });
+    await dialog.waitFor();
+    await dialog.getByLabel("Reason the customer sees (optional)").fill("The payment was refunded.");
+    await screenshot(page, "admin-license-revoke-confirm-laptop");
+    await dialog.getByRole("button", { name: "Revoke" }).click();
+    await page.getByText("Reason the customer sees: The payment was refunded.").waitFor();
+    await page.getByText("A revoked license is final").waitFor();
+    await page.getByRole("list", { name: "Timeline" }).getByText(/License revoked/).waitFor();
+    await screenshot(page, "admin-license-revoked-laptop");
+
+    const validate = await app.post("/api/v1/licenses/validate", { key, fingerprint: "studio-mac-01" });
+    expect(validate.body).toMatchObject({ valid: false, code: "REVOKED" });
+  });
+
+  it("shows every other admin area with its data, without errors", async () => {
+    const visit = async (path: string, ready: () => Promise<unknown>, name: string) => {
+      await page.goto(`${app.url}${path}`);
+      await ready();
+      await screenshot(page, `${name}-laptop`);
+    };
+    await visit("/admin/customers", () => page.getByRole("link", { name: BUYER }).waitFor(), "admin-customers");
+    await page.getByRole("link", { name: BUYER }).click();
+    await page.getByRole("heading", { name: BUYER }).waitFor();
+    await page.getByRole("table", { name: "Licenses" }).getByText("revoked").waitFor();
+    await screenshot(page, "admin-customer-laptop");
+
+    await visit("/admin/stripe-events", () => page.getByText("No Stripe event has arrived yet.").waitFor(), "admin-stripe-events");
+    await visit("/admin/emails", () => page.getByRole("table", { name: "Emails" }).waitFor(), "admin-emails");
+    await visit("/admin/emails/templates", () => page.getByText(/^Subject: /).waitFor(), "admin-email-templates");
+    await visit("/admin/settings", () => page.getByRole("table", { name: "Signing keys" }).waitFor(), "admin-settings");
+    await visit("/admin/audit", () => page.getByRole("list", { name: "Audit entries" }).getByText("License revoked").first().waitFor(), "admin-audit");
+    await visit("/admin/export", () => page.getByRole("link", { name: "Download JSON" }).waitFor(), "admin-export");
+
+    // The export link downloads a file holding the key.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download CSV" }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^keystead-licenses-.*\.csv$/);
+    const stream = await download.createReadStream();
+    let csv = "";
+    for await (const chunk of stream) csv += chunk;
+    expect(csv).toContain(key);
+
+    expect(problems).toEqual([]);
+  });
+
+  it("creates an API token shown once, and rotates the signing key after confirming", async () => {
+    await page.goto(`${app.url}/admin/settings`);
+    await page.getByLabel("New token's name").fill("billing script");
+    await page.getByRole("button", { name: "Create token" }).click();
+    const token = (await page.getByTestId("secret-value").textContent())!;
+    expect(token).toMatch(/^ks_/);
+    const listed = await app.get("/api/v1/admin/products", { authorization: `Bearer ${token}` });
+    expect(listed.status).toBe(200);
+
+    const kidsBefore = (await app.get("/api/v1/jwks")).body.keys.length;
+    await page.getByRole("button", { name: "Rotate signing key" }).click();
+    await page.getByRole("dialog", { name: "Rotate the signing key?" }).getByRole("button", { name: "Rotate" }).click();
+    await page.getByText(/New key .* signs from now on/).waitFor();
+    expect((await app.get("/api/v1/jwks")).body.keys.length).toBe(kidsBefore + 1);
+    await screenshot(page, "admin-settings-rotated-laptop");
+    expect(problems).toEqual([]);
+  });
+});
+
+describe("the admin app on a phone", () => {
+  it("every area fits the screen (tables scroll inside their box) and loads without errors", async () => {
+    const { page, problems, context } = await newPerson(browser, PHONE);
+    await signIn(page);
+    const areas: [path: string, ready: () => Promise<unknown>, name: string][] = [
+      ["/admin/licenses", () => page.getByRole("table", { name: "Licenses" }).waitFor(), "admin-licenses"],
+      ["/admin/licenses/new", () => page.getByLabel("Customer email").waitFor(), "admin-license-issue"],
+      ["/admin/customers", () => page.getByRole("table", { name: "Customers" }).waitFor(), "admin-customers"],
+      ["/admin/products", () => page.getByRole("region", { name: "Acme Studio" }).waitFor(), "admin-products"],
+      ["/admin/stripe-events", () => page.getByText("No Stripe event has arrived yet.").waitFor(), "admin-stripe-events"],
+      ["/admin/emails", () => page.getByRole("table", { name: "Emails" }).waitFor(), "admin-emails"],
+      ["/admin/emails/templates", () => page.getByText(/^Subject: /).waitFor(), "admin-email-templates"],
+      ["/admin/settings", () => page.getByRole("table", { name: "API tokens" }).waitFor(), "admin-settings"],
+      ["/admin/audit", () => page.getByRole("list", { name: "Audit entries" }).waitFor(), "admin-audit"],
+      ["/admin/export", () => page.getByRole("link", { name: "Download JSON" }).waitFor(), "admin-export"],
+    ];
+    for (const [path, ready, name] of areas) {
+      await page.goto(`${app.url}${path}`);
+      await ready();
+      await screenshot(page, `${name}-phone`);
+      expect(await widerThanPhone(page), path).toBe(false);
+    }
+    // A license page, reached from the list.
+    await page.goto(`${app.url}/admin/licenses`);
+    await page.getByRole("table", { name: "Licenses" }).getByRole("link").first().click();
+    await page.getByRole("heading", { name: /^License …-/ }).waitFor();
+    await screenshot(page, "admin-license-phone");
+    expect(await widerThanPhone(page)).toBe(false);
+
+    // Errors are words: an unknown license id.
+    await page.goto(`${app.url}/admin/licenses/00000000-0000-4000-8000-000000000000`);
+    await page.getByText("There is no license with that id.").waitFor();
+    await screenshot(page, "admin-license-not-found-phone");
+    expect(problems.filter((p) => !p.startsWith("404 "))).toEqual([]);
+    await context.close();
+  });
+});
