@@ -224,6 +224,25 @@ describe("settings", () => {
     expect(status.email.provider).toBe("dev");
     expect(JSON.stringify(status)).not.toContain(process.env.AUTH_SECRET!);
   });
+
+  it("shows the last reconciliation run and queues one on request", async () => {
+    expect((await caller().settings.status()).stripe.reconcileLastRun).toBeNull();
+    // A run with Stripe unreachable is recorded with its error, like any run.
+    const { reconcileStripeEvents } = await import("@/server/domain/billing/reconcile");
+    await reconcileStripeEvents({
+      db: database.db,
+      stripe: () => {
+        throw new Error("Stripe is not configured");
+      },
+    });
+    const seen = (await caller().settings.status()).stripe.reconcileLastRun;
+    expect(seen).toMatchObject({ listed: 0, stored: 0, error: expect.stringContaining("not configured") });
+
+    expect(await caller().settings.reconcileNow()).toEqual({ queued: true });
+    const jobs = await database.pool.query("select count(*)::int as n from graphile_worker._private_jobs where key = 'stripe_reconcile'");
+    expect(jobs.rows[0].n).toBe(1);
+    expect((await caller().settings.status()).stripe.reconcileRequestedAt).not.toBeNull();
+  });
 });
 
 describe("audit log", () => {

@@ -1,9 +1,10 @@
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
-import { Pool } from "pg";
+import { Pool, type PoolClient } from "pg";
 import { env } from "@/server/env";
 import * as schema from "./schema";
 
-export type Db = NodePgDatabase<typeof schema>;
+/** The pool-backed database; `$client` is the pg Pool itself, for the one hot path that talks to it directly. */
+export type Db = NodePgDatabase<typeof schema> & { $client: Pool | PoolClient };
 /** A transaction handle; domain functions that must run inside one take this. */
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 /** Either the pool-backed database or an open transaction. */

@@ -48,6 +48,36 @@ const yes = (ok: boolean, text: string, hint?: string) => (
   </>
 );
 
+type IntegrationStatus = RouterOutputs["settings"]["status"];
+
+/** When Stripe's event list was last compared with ours, what was missing, and a button to do it now. */
+function Reconciliation({ run, requestedAt }: { run: IntegrationStatus["stripe"]["reconcileLastRun"]; requestedAt: string | null }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const now = useMutation(
+    trpc.settings.reconcileNow.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.settings.pathKey() }),
+    }),
+  );
+  return (
+    <>
+      {run ? (
+        <>
+          last ran {formatRelative(run.finishedAt)}: Stripe listed {run.listed}, {run.stored} {run.stored === 1 ? "was" : "were"} missing here
+          {run.error ? <> · {yes(false, "stopped early", run.error)}</> : null}
+        </>
+      ) : (
+        yes(false, "never ran", "it runs every 10 minutes once Stripe is configured")
+      )}
+      {requestedAt ? <span className={`${css.small} ${mutedClass}`}> · last asked {formatRelative(requestedAt)}</span> : null}{" "}
+      <Button size="small" onClick={() => now.mutate()} disabled={now.isPending}>
+        {now.isPending ? "Asking…" : now.isSuccess ? "Queued" : "Reconcile now"}
+      </Button>
+      {now.isError && <MutationError error={now.error} />}
+    </>
+  );
+}
+
 function Integrations() {
   const trpc = useTRPC();
   const status = useQuery(trpc.settings.status.queryOptions());
@@ -82,7 +112,9 @@ function Integrations() {
             </>
           )}
           <dt>Reconciliation</dt>
-          <dd>{s.stripe.reconcileRequestedAt ? `last asked ${formatRelative(s.stripe.reconcileRequestedAt)}` : "not run by hand yet"}</dd>
+          <dd>
+            <Reconciliation run={s.stripe.reconcileLastRun} requestedAt={s.stripe.reconcileRequestedAt} />
+          </dd>
         </dl>
       </Card>
       <Card title="Email">

@@ -2,12 +2,18 @@ import { z } from "zod";
 import { CreateApiTokenInput, createApiToken, listApiTokens, revokeApiToken } from "@/server/domain/admin/api-tokens";
 import { adminActor } from "@/server/domain/admin/audit";
 import { integrationStatus, listSigningKeys, rotateSigningKeys } from "@/server/domain/admin/settings";
+import { requestStripeReconcile } from "@/server/domain/admin/stripe-reconcile";
 import { AppError } from "@/server/domain/errors";
 import { isUuid } from "@/server/domain/admin/cursor";
 import { adminProcedure, createTRPCRouter } from "../trpc";
 
 export const adminSettingsRouter = createTRPCRouter({
   status: adminProcedure.query(({ ctx }) => integrationStatus(ctx.db)),
+  // The same request as POST /api/v1/admin/stripe/reconcile: the worker runs it now instead of on schedule.
+  reconcileNow: adminProcedure.mutation(async ({ ctx }) => {
+    await ctx.db.transaction((tx) => requestStripeReconcile(tx));
+    return { queued: true };
+  }),
   signingKeys: adminProcedure.query(({ ctx }) => listSigningKeys(ctx.db)),
   rotateSigningKey: adminProcedure.mutation(({ ctx }) =>
     ctx.db.transaction((tx) => rotateSigningKeys(tx, adminActor(ctx.admin.email))),

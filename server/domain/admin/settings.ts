@@ -1,3 +1,4 @@
+import { reconciliationStatus } from "@/server/domain/billing/reconcile";
 import { desc, inArray, isNull, sql } from "drizzle-orm";
 import { appState, signingKeys } from "@/server/db/schema";
 import type { DbOrTx, Tx } from "@/server/db/client";
@@ -89,6 +90,8 @@ export type IntegrationStatus = {
     webhookUrl: string;
     webhookLastSeen: WebhookLastSeen | null;
     reconcileRequestedAt: string | null;
+    /** The last reconciliation run: when, what Stripe listed, what was missing here, and any error. */
+    reconcileLastRun: { finishedAt: string; listed: number; stored: number; storedIds: string[]; error: string | null } | null;
   };
   email: { provider: "resend" | "smtp" | "dev"; from: string };
   admins: number;
@@ -103,6 +106,7 @@ export async function integrationStatus(tx: DbOrTx, settings: Env = env()): Prom
     .where(inArray(appState.key, [WEBHOOK_LAST_SEEN_KEY, RECONCILE_REQUESTED_KEY]));
   const valueOf = (key: string) => state.find((s) => s.key === key)?.value;
   const reconcile = valueOf(RECONCILE_REQUESTED_KEY);
+  const { lastRun } = await reconciliationStatus(tx);
   return {
     appUrl: settings.APP_URL,
     stripe: {
@@ -112,6 +116,9 @@ export async function integrationStatus(tx: DbOrTx, settings: Env = env()): Prom
       webhookUrl: `${settings.APP_URL}/api/stripe/webhook`,
       webhookLastSeen: parseWebhookLastSeen(valueOf(WEBHOOK_LAST_SEEN_KEY)),
       reconcileRequestedAt: typeof reconcile === "string" ? reconcile : null,
+      reconcileLastRun: lastRun
+        ? { finishedAt: lastRun.finishedAt, listed: lastRun.listed, stored: lastRun.stored, storedIds: lastRun.storedIds, error: lastRun.error }
+        : null,
     },
     email: { provider: emailProvider(settings), from: settings.EMAIL_FROM },
     admins: settings.ADMIN_EMAILS.length,

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { activations } from "@/server/db/schema";
-import type { DbOrTx } from "@/server/db/client";
+import type { Db } from "@/server/db/client";
 import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import { issueOfflineToken } from "@/server/domain/tokens/offline-token";
@@ -17,7 +17,7 @@ const notActivated = () => new AppError("NOT_ACTIVATED", "This machine is not ac
  * to the token they hold, which expires on its own.
  */
 export async function recordHeartbeat(
-  db: DbOrTx,
+  db: Db,
   input: HeartbeatInput,
 ): Promise<{ activation: ActivationView; license: LicenseView; token: string }> {
   const keyHash = hashLicenseKey(input.key);

@@ -1,4 +1,4 @@
-import type { DbOrTx } from "@/server/db/client";
+import type { Db } from "@/server/db/client";
 import { now } from "@/server/domain/clock";
 import type { ValidateLicenseInput } from "./inputs";
 import { hashLicenseKey } from "./license-key";
@@ -26,7 +26,7 @@ export type ValidationResult = {
  * POST /api/v1/licenses/validate: read-only, one round trip (the hot path). Every outcome is an answer, not
  * an error; the first rule that fails names the code.
  */
-export async function validateLicense(db: DbOrTx, input: ValidateLicenseInput): Promise<ValidationResult> {
+export async function validateLicense(db: Db, input: ValidateLicenseInput): Promise<ValidationResult> {
   const keyHash = hashLicenseKey(input.key);
   const found = keyHash ? await lookupLicense(db, keyHash, input.fingerprint) : null;
   if (!found) return { valid: false, code: "NOT_FOUND", license: null, activation: null };
