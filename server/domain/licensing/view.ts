@@ -1,6 +1,8 @@
 import { inArray, sql } from "drizzle-orm";
 import { activations, customers, licenses, plans, products, type LicenseStatus } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
+import { now } from "@/server/domain/clock";
+import { isExpired } from "./lookup";
 
 /** The public License shape (CONTRACT.md "Shapes"). */
 export type LicenseView = {
@@ -50,6 +52,7 @@ export async function loadLicenseViews(tx: DbOrTx, ids: string[]): Promise<Licen
       expiresAt: licenses.expiresAt,
       entitlements: plans.entitlements,
       maxActivations: licenses.maxActivations,
+      graceDays: plans.graceDays,
       activations: sql<number>`(select count(*)::int from ${activations} where ${activations.licenseId} = ${licenses.id})`,
       customerId: customers.id,
       customerEmail: customers.email,
@@ -60,13 +63,15 @@ export async function loadLicenseViews(tx: DbOrTx, ids: string[]): Promise<Licen
     .innerJoin(customers, sql`${customers.id} = ${licenses.customerId}`)
     .where(inArray(licenses.id, ids));
   const byId = new Map(rows.map((r) => [r.id, r]));
+  const at = now();
   return ids.flatMap((id) => {
     const r = byId.get(id);
     if (!r) return [];
     return [
       {
         id: r.id,
-        status: r.status,
+        // What validate would say: expired as soon as expiry plus grace has passed, before the sweep records it.
+        status: isExpired(r, at) && r.status !== "revoked" && r.status !== "suspended" ? "expired" : r.status,
         product: r.product,
         plan: r.plan,
         expiresAt: iso(r.expiresAt),
