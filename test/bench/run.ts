@@ -5,6 +5,7 @@
 //      (b) a bare node:http server doing the same indexed lookup (machine ceiling).
 //   3. Resident memory of the app idle and under that load.
 // Options: BENCH_SIZES=100000,1000000  BENCH_SECONDS=10  DATABASE_URL=<server to create keystead_bench_<size> on>
+//          BENCH_PIN=1 (servers on core 0, load generator on core 1)  BENCH_SKIP_BUILD=1 (measure the current .next)
 import { spawn, execSync, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -64,6 +65,12 @@ function rssMb(pid: number): number {
 }
 
 function startProcess(cmd: string, args: string[], env: Record<string, string>): ChildProcess {
+  // BENCH_PIN=1: servers on core 0, this process (the load generator) on core 1, PostgreSQL wherever the
+  // scheduler puts it: separates "the server is slow" from "the server and the load fight for a core".
+  if (process.env.BENCH_PIN === "1") {
+    process.env.__benchPinned ??= (execSync(`taskset -cp 1 ${process.pid}`), "1");
+    [cmd, args] = ["taskset", ["-c", "0", cmd, ...args]];
+  }
   return spawn(cmd, args, { cwd: root, detached: true, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...env } });
 }
 
