@@ -1,17 +1,16 @@
 import crypto from "node:crypto";
-import { TRPCError } from "@trpc/server";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller } from "@/server/api/root";
-import type { AppSession } from "@/server/api/trpc";
 import { auditLog, customers, emailOutbox, licenses, payments, planPrices, stripeEvents } from "@/server/db/schema";
 import { createTestDatabase, type TestDb } from "./helpers/db";
+import { adminSession, appCode } from "./helpers/trpc";
 import { makeCustomer, makeLicense, makePlan } from "./helpers/factories";
 
 // Products, plans and customers in the admin app, through the tRPC router with an admin session.
 
 const ADMIN_EMAIL = "catalog-admin@example.com";
-const admin: AppSession = { user: { id: crypto.randomUUID(), email: ADMIN_EMAIL, isAdmin: true }, customerId: null };
+const admin = adminSession(ADMIN_EMAIL);
 const uniq = () => crypto.randomBytes(3).toString("hex");
 
 let database: TestDb;
@@ -24,15 +23,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function appCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof TRPCError) return (err.cause as { code?: string } | undefined)?.code ?? err.code;
-    throw err;
-  }
-  throw new Error("expected the call to fail");
-}
 
 const audits = (subjectType: string, subjectId: string) =>
   database.db

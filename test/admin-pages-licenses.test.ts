@@ -1,21 +1,20 @@
 import crypto from "node:crypto";
-import { TRPCError } from "@trpc/server";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller } from "@/server/api/root";
-import type { AppSession } from "@/server/api/trpc";
 import { activations, auditLog, devMailbox, emailOutbox, licenses, stripeEvents } from "@/server/db/schema";
 import { hashLicenseKey } from "@/server/domain/licensing/license-key";
 import { deliverOutboxEmail } from "@/server/domain/mail/deliver";
 import { validateLicense } from "@/server/domain/licensing/validate";
 import { createTestDatabase, type TestDb } from "./helpers/db";
+import { adminSession, appCode } from "./helpers/trpc";
 import { makeCustomer, makeLicense, makePlan, makeProduct } from "./helpers/factories";
 
 // The licenses area of the admin app, through the real tRPC router (createCaller with an admin session)
 // against a real database: every action lands in the database with an audit row naming the admin.
 
 const ADMIN_EMAIL = "ops@example.com";
-const admin: AppSession = { user: { id: crypto.randomUUID(), email: ADMIN_EMAIL, isAdmin: true }, customerId: null };
+const admin = adminSession(ADMIN_EMAIL);
 const uniq = () => crypto.randomBytes(3).toString("hex");
 const inDays = (d: number) => new Date(Date.now() + d * 86_400_000);
 
@@ -49,15 +48,6 @@ const jobsFor = async (task: string) =>
     )
   ).rows.map((r) => r.key);
 
-async function appCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof TRPCError) return (err.cause as { code?: string } | undefined)?.code ?? err.code;
-    throw err;
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("issuing by hand", () => {
   it("issues a license with its key shown once, owes the email, and audits the admin", async () => {

@@ -1,10 +1,8 @@
 import crypto from "node:crypto";
-import { TRPCError } from "@trpc/server";
 import { and, eq, sql } from "drizzle-orm";
 import { jwtVerify, createLocalJWKSet } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller } from "@/server/api/root";
-import type { AppSession } from "@/server/api/trpc";
 import { apiTokens, appState, auditLog, emailOutbox, signingKeys, stripeEvents } from "@/server/db/schema";
 import { authenticateApiToken, hashApiToken } from "@/server/domain/admin/api-tokens";
 import { recordAudit } from "@/server/domain/audit/record";
@@ -16,12 +14,13 @@ import { issueOfflineToken } from "@/server/domain/tokens/offline-token";
 import { ensureSigningKey, publishedKeys } from "@/server/domain/tokens/keyring";
 import { TemplatePropsSchemas } from "@/emails";
 import { createTestDatabase, type TestDb } from "./helpers/db";
+import { adminSession, appCode } from "./helpers/trpc";
 import { makeLicense, makePlan } from "./helpers/factories";
 
 // Stripe events, the email outbox, settings and the audit log in the admin app, through the tRPC router.
 
 const ADMIN_EMAIL = "ops-admin@example.com";
-const admin: AppSession = { user: { id: crypto.randomUUID(), email: ADMIN_EMAIL, isAdmin: true }, customerId: null };
+const admin = adminSession(ADMIN_EMAIL);
 const uniq = () => crypto.randomBytes(3).toString("hex");
 
 let database: TestDb;
@@ -34,15 +33,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function appCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof TRPCError) return (err.cause as { code?: string } | undefined)?.code ?? err.code;
-    throw err;
-  }
-  throw new Error("expected the call to fail");
-}
 
 const jobKeys = async (task: string) =>
   (await database.db.execute<{ key: string | null }>(sql`select key from graphile_worker.jobs where task_identifier = ${task}`)).rows.map(
