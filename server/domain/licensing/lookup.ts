@@ -1,10 +1,11 @@
 import { and, eq, sql } from "drizzle-orm";
 import { activations, licenses, plans, products, type LicenseStatus } from "@/server/db/schema";
-import type { PoolClient } from "pg";
+import type { Pool } from "pg";
 import type { Db, DbOrTx, Tx } from "@/server/db/client";
 import type { Actor } from "@/server/domain/audit/record";
 import { DAY_MS } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
+import { KeyLookupBatcher } from "./lookup-batch";
 import type { ActivationView, LicenseView } from "./view";
 
 /**
@@ -60,25 +61,28 @@ export const activationColumns = {
 };
 
 /**
- * The hot path of POST /validate (and /heartbeat), written as one named statement on the pool's own client:
- * PostgreSQL parses and plans it once per connection, and the row is mapped by hand. Measured against the
- * same query through drizzle's prepared-query mapping, this is what keeps validate near the framework's own
- * ceiling (test/bench/run.ts).
+ * The hot read of POST /validate (and /heartbeat): the licenses behind a list of key hashes, each with its plan,
+ * product, number of activations and, where a fingerprint is given, that machine's activation. One named
+ * statement, parsed and planned once per connection, its rows mapped by hand; `i` says which lookup a row
+ * answers. On the pool, concurrent lookups share one execution of it (lookup-batch.ts); measured in
+ * test/bench/run.ts.
  */
 const LOOKUP_SQL = `
-  select l.id, l.status, l.max_activations, l.expires_at, l.customer_id,
+  select q.i::int as i, l.id, l.status, l.max_activations, l.expires_at, l.customer_id,
          p.slug as plan, pr.slug as product, p.entitlements, p.grace_days,
          p.offline_token_ttl_seconds, p.heartbeat_window_seconds,
          (select count(*)::int from activations c where c.license_id = l.id) as activation_count,
          a.id as a_id, a.fingerprint as a_fingerprint, a.name as a_name, a.platform as a_platform,
          a.created_at as a_created_at, a.last_seen_at as a_last_seen_at
-    from licenses l
+    from unnest($1::text[], $2::text[]) with ordinality as q(key_hash, fingerprint, i)
+    join licenses l on l.key_hash = q.key_hash
     join plans p on p.id = l.plan_id
     join products pr on pr.id = p.product_id
-    left join activations a on a.license_id = l.id and a.fingerprint = $2
-   where l.key_hash = $1`;
+    left join activations a on a.license_id = l.id and a.fingerprint = q.fingerprint`;
+const LOOKUP_NAME = "keystead_licenses_by_keys";
 
 type LookupRow = {
+  i: number;
   id: string;
   status: LicenseStatus;
   max_activations: number;
@@ -101,19 +105,31 @@ type LookupRow = {
 
 export type LicenseLookup = { license: LicenseRecord; activations: number; activation: ActivationRecord | null };
 
+// One batcher per pool (tests run several pools in one process).
+const batchers = new WeakMap<Pool, KeyLookupBatcher<LookupRow>>();
+
+/** The batcher behind lookups on `pool`: its counters show how many queries served how many lookups. */
+export function lookupBatcher(pool: Pool): KeyLookupBatcher<LookupRow> {
+  let batcher = batchers.get(pool);
+  if (!batcher) {
+    batcher = new KeyLookupBatcher<LookupRow>((config) => pool.query<LookupRow>(config), LOOKUP_NAME, LOOKUP_SQL);
+    batchers.set(pool, batcher);
+  }
+  return batcher;
+}
+
 /**
  * One read: the license behind a key hash, its plan and product, its number of activations and, when a
  * fingerprint is given, that machine's activation. Not for decisions that must hold under concurrency
  * (use lockLicenseByKeyHash in a transaction).
  */
 export async function lookupLicense(db: Db, keyHash: string, fingerprint?: string): Promise<LicenseLookup | null> {
-  const client: Pick<PoolClient, "query"> = db.$client;
-  const { rows } = await client.query<LookupRow>({
-    name: "keystead_license_by_key",
-    text: LOOKUP_SQL,
-    values: [keyHash, fingerprint ?? null],
-  });
-  const r = rows[0];
+  const client = db.$client;
+  const r =
+    "release" in client
+      ? // A checked-out client (a transaction, a test's connection): its own query, on its own snapshot.
+        (await client.query<LookupRow>({ name: LOOKUP_NAME, text: LOOKUP_SQL, values: [[keyHash], [fingerprint ?? null]] })).rows[0]
+      : await lookupBatcher(client).lookup(keyHash, fingerprint ?? null);
   if (!r) return null;
   return {
     license: {

@@ -1,0 +1,131 @@
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { schema } from "@/server/db/client";
+import { activations, licenses } from "@/server/db/schema";
+import { hashLicenseKey } from "@/server/domain/licensing/license-key";
+import { lookupBatcher, lookupLicense } from "@/server/domain/licensing/lookup";
+import { KeyLookupBatcher } from "@/server/domain/licensing/lookup-batch";
+import { createTestDatabase, type TestDb } from "./helpers/db";
+import { makeLicense, makePlan } from "./helpers/factories";
+
+// Validate's hot read coalesces concurrent lookups into one query. These tests hold it to answering every
+// lookup exactly as a lookup of its own would, under real concurrency, and never from a stale snapshot.
+
+let database: TestDb;
+type Seeded = { key: string; id: string; activated: Map<string, string> };
+const seeded: Seeded[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase("lookupbatch");
+  const plan = await makePlan(database.db, { seats: 5 });
+  for (let i = 0; i < 40; i++) {
+    const { license, key } = await makeLicense(database.db, { planId: plan.id });
+    const activated = new Map<string, string>();
+    for (let m = 0; m < i % 3; m++) {
+      const [row] = await database.db.insert(activations).values({ licenseId: license.id, fingerprint: `machine-${i}-${m}` }).returning();
+      activated.set(row!.fingerprint, row!.id);
+    }
+    seeded.push({ key, id: license.id, activated });
+  }
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+describe("batched license lookups", () => {
+  it("answers 400 concurrent lookups each as its own, in fewer queries than lookups", async () => {
+    const batcher = lookupBatcher(database.pool);
+    const before = { ...batcher.stats };
+    // Every kind of lookup in one burst: known keys with and without fingerprints, activated and unknown
+    // machines, the same key asked with different fingerprints, and keys that match nothing.
+    const asks = Array.from({ length: 400 }, (_, n) => {
+      const s = seeded[n % seeded.length]!;
+      const fingerprints = [...s.activated.keys()];
+      const kind = n % 5;
+      if (kind === 4) return { keyHash: hashLicenseKey(`ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-${String(n).padStart(5, "0").replace(/[ILOU]/g, "0")}`)!, expect: null };
+      const fingerprint = kind === 0 ? undefined : kind === 1 || fingerprints.length === 0 ? `unknown-${n}` : fingerprints[n % fingerprints.length];
+      return { keyHash: hashLicenseKey(s.key)!, fingerprint, expect: s };
+    });
+    const results = await Promise.all(asks.map((a) => lookupLicense(database.db, a.keyHash, a.fingerprint)));
+
+    results.forEach((found, n) => {
+      const ask = asks[n]!;
+      if (!ask.expect) {
+        expect(found, `lookup ${n}`).toBeNull();
+        return;
+      }
+      expect(found?.license.id, `lookup ${n}`).toBe(ask.expect.id);
+      expect(found?.activations, `lookup ${n}`).toBe(ask.expect.activated.size);
+      const activationId = ask.fingerprint ? ask.expect.activated.get(ask.fingerprint) : undefined;
+      expect(found?.activation?.id ?? null, `lookup ${n}`).toBe(activationId ?? null);
+      if (activationId) expect(found?.activation?.fingerprint).toBe(ask.fingerprint);
+    });
+
+    const lookups = batcher.stats.lookups - before.lookups;
+    const queries = batcher.stats.queries - before.queries;
+    expect(lookups).toBe(400);
+    expect(queries).toBeGreaterThan(0);
+    expect(queries).toBeLessThan(lookups / 4);
+    expect(batcher.stats.largestBatch).toBeGreaterThan(1);
+  });
+
+  it("gives a lookup on a checked-out client the same answer, outside any batch", async () => {
+    const s = seeded.find((x) => x.activated.size === 2)!;
+    const [fingerprint] = [...s.activated.keys()];
+    const client = await database.pool.connect();
+    try {
+      const viaPool = await lookupLicense(database.db, hashLicenseKey(s.key)!, fingerprint);
+      const viaClient = await lookupLicense(drizzle({ client, schema }), hashLicenseKey(s.key)!, fingerprint);
+      expect(viaClient).toEqual(viaPool);
+      expect(viaClient?.activation?.id).toBe(s.activated.get(fingerprint!));
+    } finally {
+      client.release();
+    }
+  });
+
+  it("never answers a lookup from a query that started before it was asked", async () => {
+    const s = seeded[7]!;
+    const keyHash = hashLicenseKey(s.key)!;
+    // The real statement on the real pool; only its answer is held back until the test opens the gate, so the
+    // first batch's snapshot is taken before the revoke below commits.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let calls = 0;
+    const batcher = new KeyLookupBatcher<{ i: number; status: string }>(
+      async (config) => {
+        const result = await database.pool.query<{ i: number; status: string }>(config);
+        if (++calls === 1) await gate;
+        return result;
+      },
+      "lookup_batch_test_status",
+      `select q.i::int as i, l.status from unnest($1::text[], $2::text[]) with ordinality as q(key_hash, fingerprint, i)
+         join licenses l on l.key_hash = q.key_hash`,
+      1,
+    );
+
+    const first = batcher.lookup(keyHash, null);
+    while (calls === 0) await new Promise((r) => setImmediate(r));
+    await database.db.update(licenses).set({ status: "revoked" }).where(eq(licenses.id, s.id));
+    const second = batcher.lookup(keyHash, null);
+    open();
+
+    expect((await first)?.status).toBe("active");
+    expect((await second)?.status).toBe("revoked");
+    expect(batcher.stats.queries).toBe(2);
+  });
+
+  it("fails every lookup of a batch whose query fails, and serves the next batch", async () => {
+    const batcher = new KeyLookupBatcher<{ i: number; id: string }>(
+      (config) => database.pool.query(config),
+      "lookup_batch_test_fail",
+      `select q.i::int as i, l.id from unnest($1::text[], $2::text[]) with ordinality as q(key_hash, fingerprint, i)
+         join licenses l on l.key_hash = q.key_hash`,
+    );
+    // PostgreSQL refuses a NUL byte in text: a real error from the real server, for the whole batch.
+    const failing = await Promise.allSettled([batcher.lookup("bad\u0000hash", null), batcher.lookup(hashLicenseKey(seeded[0]!.key)!, null)]);
+    expect(failing.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    const ok = await batcher.lookup(hashLicenseKey(seeded[1]!.key)!, null);
+    expect(ok?.id).toBe(seeded[1]!.id);
+  });
+});
