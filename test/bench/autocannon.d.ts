@@ -10,7 +10,7 @@ declare module "autocannon" {
     requests?: Array<{ setupRequest?: (req: any) => any }>;
   };
   type Result = {
-    requests: { average: number };
+    requests: { average: number; total: number };
     latency: { p50: number; p99: number; average: number };
     non2xx: number;
     errors: number;
