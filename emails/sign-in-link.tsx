@@ -3,7 +3,7 @@ import { EmailLayout, styles } from "./_components/layout";
 
 export type SignInLinkEmailProps = {
   appUrl: string;
-  /** The one-time link (next-auth's callback URL with its token). */
+  /** The one-time link: our confirm page, carrying next-auth's callback parameters with its token. */
   url: string;
   /** ISO-8601: when the link stops working. */
   expiresAt: string;
@@ -42,7 +42,7 @@ export function SignInLinkEmail({ appUrl, url, expiresAt }: SignInLinkEmailProps
 
 SignInLinkEmail.PreviewProps = {
   appUrl: "http://localhost:3000",
-  url: "http://localhost:3000/api/auth/callback/email?callbackUrl=%2Fportal&token=0123456789abcdef&email=buyer%40example.com",
+  url: "http://localhost:3000/signin/confirm?callbackUrl=%2Fportal&token=0123456789abcdef&email=buyer%40example.com",
   expiresAt: "2027-03-05T12:00:00.000Z",
 } satisfies SignInLinkEmailProps;
 

@@ -55,7 +55,7 @@ async function requestLink(client: ReturnType<typeof browserless>, email: string
   expect(res.status).toBe(200);
   const body = await res.json();
   const message = await catcher.waitFor(before + 1);
-  const link = /(http:\/\/\S+\/api\/auth\/callback\/email\?\S+)/.exec(message.text)?.[1];
+  const link = /(http:\/\/\S+\/signin\/confirm\?\S+)/.exec(message.text)?.[1];
   expect(link, message.text).toBeDefined();
   return { answer: body, message, link: link! };
 }
@@ -64,6 +64,36 @@ const location = (res: Response) => {
   const loc = res.headers.get("location");
   return loc ? new URL(loc, app.url) : null;
 };
+
+/** The hidden fields of the confirm page's form, as a browser would post them. */
+function confirmForm(html: string): URLSearchParams {
+  expect(html).toContain('action="/signin/confirm/go"');
+  const form = new URLSearchParams();
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)) {
+    form.set(m[1]!, m[2]!.replaceAll("&amp;", "&").replaceAll("&quot;", '"').replaceAll("&lt;", "<").replaceAll("&gt;", ">"));
+  }
+  return form;
+}
+
+const postConfirm = (client: ReturnType<typeof browserless>, form: URLSearchParams, origin = app.url) =>
+  client.request("/signin/confirm/go", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin },
+    body: form,
+  });
+
+/**
+ * Follows an emailed link as a person does: opens the confirm page, presses its button, and returns
+ * next-auth's answer to the callback the button leads to.
+ */
+async function followLink(client: ReturnType<typeof browserless>, link: string) {
+  const page = await client.request(link);
+  expect(page.status).toBe(200);
+  const go = await postConfirm(client, confirmForm(await page.text()));
+  expect(go.status).toBe(303);
+  expect(location(go)!.pathname).toBe("/api/auth/callback/email");
+  return client.request(location(go)!.toString());
+}
 
 describe("anonymous visitors", () => {
   it.each([
@@ -109,7 +139,7 @@ describe("signing in with an emailed link", () => {
     expect(JSON.stringify(row!.props)).not.toContain(token);
     expect(JSON.stringify(row!.props)).not.toContain("callback");
 
-    const callback = await client.request(link);
+    const callback = await followLink(client, link);
     expect(callback.status).toBe(302);
     expect(location(callback)!.pathname).toBe("/portal");
     expect(client.jar.has("next-auth.session-token")).toBe(true);
@@ -136,7 +166,7 @@ describe("signing in with an emailed link", () => {
 
     // The link works once.
     const stranger = browserless();
-    const again = await stranger.request(link);
+    const again = await followLink(stranger, link);
     const errorPage = await stranger.request(location(again)!.toString());
     expect(location(errorPage)!.pathname).toBe("/signin");
     expect(location(errorPage)!.searchParams.get("error")).toBe("Verification");
@@ -149,7 +179,7 @@ describe("signing in with an emailed link", () => {
     // What the sign-in form sends when no page asked for sign-in: /signin/continue sends admins to /admin.
     const { link } = await requestLink(client, "BOSS@example.com", "/signin/continue");
     expect(new URL(link).searchParams.get("email")).toBe(ADMIN);
-    const callback = await client.request(link);
+    const callback = await followLink(client, link);
     expect(location(callback)!.pathname).toBe("/signin/continue");
     const next = await client.request(location(callback)!.pathname);
     expect(location(next)!.pathname).toBe("/admin");
@@ -178,6 +208,47 @@ describe("signing in with an emailed link", () => {
     expect(out.status).toBe(200);
     expect(await app.database.db.select().from(sessions).where(eq(sessions.userId, user!.id))).toHaveLength(0);
     expect((await client.request("/admin")).status).toBe(307);
+  });
+
+  it("survives mail scanners opening the link, and refuses the link posted from another site", async () => {
+    const client = browserless();
+    const { link } = await requestLink(client, "scanned@example.com", "/portal");
+    expect(new URL(link).pathname).toBe("/signin/confirm");
+
+    // A scanner opens the link, several times: each sees the confirm page, and nothing is spent.
+    const scanner = browserless();
+    for (let i = 0; i < 3; i++) {
+      const page = await scanner.request(link);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("Continue as <strong>scanned@example.com</strong>");
+    }
+    expect(scanner.jar.has("next-auth.session-token")).toBe(false);
+
+    // Another site's form posting the link (login CSRF) is refused, and does not spend it either.
+    const form = confirmForm(await (await client.request(link)).text());
+    expect(form.get("token")).toBe(new URL(link).searchParams.get("token"));
+    const forged = await postConfirm(browserless(), form, "https://evil.example");
+    expect(forged.status).toBe(403);
+    expect((await forged.json()).error.code).toBe("FORBIDDEN");
+
+    // The person presses the button: signed in, in the portal.
+    const callback = await followLink(client, link);
+    expect(callback.status).toBe(302);
+    expect(location(callback)!.pathname).toBe("/portal");
+    expect(client.jar.has("next-auth.session-token")).toBe(true);
+  });
+
+  it("explains a link that lost its token, and sends its post back to sign in", async () => {
+    const page = await fetch(`${app.url}/signin/confirm?email=cut%40example.com`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("This link is incomplete");
+    expect(html).not.toContain('action="/signin/confirm/go"');
+    const go = await postConfirm(browserless(), new URLSearchParams({ email: "cut@example.com" }));
+    expect(go.status).toBe(303);
+    expect(location(go)!.pathname).toBe("/signin");
+    expect(location(go)!.searchParams.get("error")).toBe("Verification");
+    expect((await fetch(`${app.url}/signin/confirm/go`, { redirect: "manual" })).status).toBe(405);
   });
 
   it("refuses a bad address in words, and limits how many links one address gets", async () => {

@@ -45,9 +45,10 @@ async function signIn(page: Page) {
   let link: string | undefined;
   for (let n = before + 1; !link; n++) {
     const message = await catcher.waitFor(n);
-    if (message.to.includes(ADMIN)) link = /(http:\/\/\S+\/api\/auth\/callback\/email\?\S+)/.exec(message.text)?.[1];
+    if (message.to.includes(ADMIN)) link = /(http:\/\/\S+\/signin\/confirm\?\S+)/.exec(message.text)?.[1];
   }
   await page.goto(link);
+  await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(`${app.url}/admin`);
 }
 

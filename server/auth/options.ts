@@ -7,7 +7,7 @@ import { db } from "@/server/db/client";
 import { rateLimiter } from "@/server/rest/rate-limit";
 import { authSecret, env } from "@/server/env";
 import { useSecureCookies } from "./session";
-import { queueSignInLink } from "./sign-in-link";
+import { confirmPageUrl, queueSignInLink } from "./sign-in-link";
 
 /** How long an emailed sign-in link works. */
 export const SIGN_IN_LINK_MAX_AGE_SECONDS = 60 * 60;
@@ -45,7 +45,8 @@ export function authOptions(): NextAuthOptions {
           if (!rateLimiter().hit(`sign-in-email:${identifier}`, SIGN_IN_EMAILS_PER_MINUTE).ok) {
             throw new Error(`Too many sign-in emails for ${identifier}; try again in a minute.`);
           }
-          await db().transaction((tx) => queueSignInLink(tx, { to: identifier, url, token, expires }));
+          const link = confirmPageUrl(url);
+          await db().transaction((tx) => queueSignInLink(tx, { to: identifier, url: link, token, expires }));
         },
       }),
     ],

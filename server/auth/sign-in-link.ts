@@ -24,3 +24,31 @@ export async function queueSignInLink(db: DbOrTx, input: { to: string; url: stri
 export function openSignInUrl(sealedUrl: string): string {
   return open(PURPOSE, sealedUrl).toString("utf8");
 }
+
+/**
+ * The address we email is a confirm page, not next-auth's callback itself: mail security scanners (Outlook
+ * Safe Links, corporate gateways) open every link in an email, and opening the callback uses up the one-time
+ * token before the person clicks. The page only shows a button; the button POSTs, which scanners do not do,
+ * and only then is the token spent. The page carries next-auth's own parameters unchanged.
+ */
+const CALLBACK_PATH = "/api/auth/callback/email";
+export const CONFIRM_PATH = "/signin/confirm";
+/** The parameters of next-auth's callback that the confirm step carries; nothing else passes through. */
+export const CALLBACK_PARAMS = ["callbackUrl", "token", "email"] as const;
+
+export function confirmPageUrl(nextAuthUrl: string): string {
+  const url = new URL(nextAuthUrl);
+  url.pathname = url.pathname.endsWith(CALLBACK_PATH) ? url.pathname.slice(0, -CALLBACK_PATH.length) + CONFIRM_PATH : CONFIRM_PATH;
+  return url.toString();
+}
+
+/** next-auth's callback path for the confirmed parameters, or null when the token or email is missing. */
+export function callbackPath(get: (name: string) => unknown): string | null {
+  const params = new URLSearchParams();
+  for (const name of CALLBACK_PARAMS) {
+    const value = get(name);
+    if (typeof value === "string" && value.length > 0 && value.length <= 2048) params.set(name, value);
+  }
+  if (!params.has("token") || !params.has("email")) return null;
+  return `${CALLBACK_PATH}?${params}`;
+}
