@@ -12,11 +12,10 @@ import fs from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
 import { Client } from "pg";
-import { seedLicenses, benchKey } from "./seed";
+import { benchDatabase, benchKey, seedLicenses } from "./seed";
 import { benchSigning } from "./signing";
 
 const root = process.cwd();
-const baseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const sizes = (process.env.BENCH_SIZES ?? "100000,1000000").split(",").map(Number);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const AUTH_SECRET = "bench-auth-secret-0123456789abcdef";
@@ -24,19 +23,7 @@ process.env.AUTH_SECRET = AUTH_SECRET;
 
 type Load = { rps: number; p50: number; p99: number; non2xx: number; errors: number; total: number };
 
-function dbUrl(name: string) {
-  const u = new URL(baseUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
-async function ensureDatabase(name: string) {
-  const c = new Client({ connectionString: baseUrl });
-  await c.connect();
-  const { rowCount } = await c.query("select 1 from pg_database where datname = $1", [name]);
-  if (!rowCount) await c.query(`create database "${name}"`);
-  await c.end();
-}
 
 async function waitFor(url: string, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
@@ -148,8 +135,7 @@ async function main() {
   for (const size of sizes) {
     console.log(`\n== validate at ${size.toLocaleString("en")} licenses (32 connections, ${seconds} s each, in alternating rounds) ==`);
     // One database per size, kept between runs (seeding a million takes ~2 minutes); reruns only top up.
-    await ensureDatabase(`keystead_bench_${size}`);
-    const url = dbUrl(`keystead_bench_${size}`);
+    const url = await benchDatabase(`keystead_bench_${size}`);
     await seedLicenses(url, size);
 
     const app = startProcess(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(appPort)], {

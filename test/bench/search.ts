@@ -5,30 +5,16 @@
 // search box, tRPC licenses.search) for each kind of query and prints p50 / p95 / p99.
 // Goal (issue 4): p95 under 50 ms for key hint, email prefix and fingerprint at 1,000,000 licenses.
 import { performance } from "node:perf_hooks";
-import { Client } from "pg";
 import { createPool, dbFromPool } from "@/server/db/client";
 import { searchLicenses, type SearchLicensesInput } from "@/server/domain/admin/search";
-import { benchKey, seedLicenses } from "./seed";
+import { benchDatabase, benchKey, seedLicenses } from "./seed";
 
 const TOTAL = Number(process.argv[2] ?? 1_000_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 400);
 const WARMUP = 40;
 const DB_NAME = process.env.BENCH_SEARCH_DB ?? "keystead_bench_search";
-const baseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
-function dbUrl(name: string) {
-  const u = new URL(baseUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
-async function ensureDatabase(name: string) {
-  const c = new Client({ connectionString: baseUrl });
-  await c.connect();
-  const { rowCount } = await c.query("select 1 from pg_database where datname = $1", [name]);
-  if (!rowCount) await c.query(`create database "${name}"`);
-  await c.end();
-}
 
 /** Deterministic pseudo-random indexes, so two runs ask the same questions. */
 function sampler(seed: number) {
@@ -46,8 +32,7 @@ function percentile(sorted: number[], p: number) {
 }
 
 async function main() {
-  await ensureDatabase(DB_NAME);
-  const url = dbUrl(DB_NAME);
+  const url = await benchDatabase(DB_NAME);
   console.log(`seeding ${TOTAL.toLocaleString("en")} licenses into ${DB_NAME} (reruns only top up)…`);
   const seedStart = Date.now();
   await seedLicenses(url, TOTAL);

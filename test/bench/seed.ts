@@ -1,6 +1,7 @@
 // Seeds a database with N licenses for the benchmarks: `npm run seed:bench -- <count> [DATABASE_URL]`.
 // Keys are derived from their index (benchKey(i)), so the load generator can ask for any of them without a file.
 import crypto from "node:crypto";
+import { Client } from "pg";
 import { createPool } from "@/server/db/client";
 import { migrate } from "@/server/db/migrate";
 import { hashLicenseKey, licenseKeyHint, formatLicenseKey } from "@/server/domain/licensing/license-key";
@@ -21,6 +22,24 @@ export function benchKey(i: number): string {
     bits >>= 5n;
   }
   return formatLicenseKey(out);
+}
+
+/** The server the benchmarks create their databases on. */
+export const benchServerUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+/** The URL of database `name` on the bench server, created if missing (kept between runs). */
+export async function benchDatabase(name: string): Promise<string> {
+  const c = new Client({ connectionString: benchServerUrl });
+  await c.connect();
+  try {
+    const { rowCount } = await c.query("select 1 from pg_database where datname = $1", [name]);
+    if (!rowCount) await c.query(`create database "${name}"`);
+  } finally {
+    await c.end();
+  }
+  const u = new URL(benchServerUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
 }
 
 /** Tops the database up to `total` benchmark licenses (idempotent: reruns add only what is missing). */

@@ -59,8 +59,11 @@ export const licenses = pgTable(
       .on(t.stripePaymentIntentId)
       .where(sql`${t.stripePaymentIntentId} is not null`),
     index("licenses_status_idx").on(t.status, t.id),
-    // The sweeps look for licenses by expiry.
-    index("licenses_expires_idx").on(t.expiresAt).where(sql`${t.expiresAt} is not null`),
+    // The sweeps look for live licenses by expiry. Only those: expired, revoked and suspended licenses pile up
+    // over the years with past expiries, and every minute's expiry sweep would walk them all again.
+    index("licenses_live_expires_idx")
+      .on(t.expiresAt)
+      .where(sql`${t.expiresAt} is not null and ${t.status} in ('active', 'past_due')`),
     // The admin listing pages newest first by (created_at, id): keyset pagination without a sort.
     // (A plain ascending index: scanned backwards it serves ORDER BY created_at DESC, id DESC.)
     index("licenses_created_idx").on(t.createdAt, t.id),

@@ -1,0 +1,2 @@
+DROP INDEX "licenses_expires_idx";--> statement-breakpoint
+CREATE INDEX "licenses_live_expires_idx" ON "licenses" USING btree ("expires_at") WHERE "licenses"."expires_at" is not null and "licenses"."status" in ('active', 'past_due');
