@@ -70,6 +70,25 @@ describe("batched license lookups", () => {
     expect(batcher.stats.largestBatch).toBeGreaterThan(1);
   });
 
+  it("matches fingerprints that an array literal would mangle, each in a batch with the others", async () => {
+    const plan = await makePlan(database.db, { seats: 10 });
+    const { license, key } = await makeLicense(database.db, { planId: plan.id });
+    const odd = ["NULL", "null", 'quo"te', "back\\slash", "{brace}", "com,ma", " spaced ", "ünïcødé ✓", "", "\t tab"].filter(Boolean);
+    const ids = new Map<string, string>();
+    for (const fingerprint of odd) {
+      const [row] = await database.db.insert(activations).values({ licenseId: license.id, fingerprint }).returning();
+      ids.set(fingerprint, row!.id);
+    }
+    const keyHash = hashLicenseKey(key)!;
+    const found = await Promise.all([...odd, "NUL", "quo", "missing"].map((f) => lookupLicense(database.db, keyHash, f)));
+    found.forEach((f, n) => {
+      const fingerprint = [...odd, "NUL", "quo", "missing"][n]!;
+      expect(f?.license.id).toBe(license.id);
+      expect(f?.activations).toBe(odd.length);
+      expect(f?.activation?.id ?? null, JSON.stringify(fingerprint)).toBe(ids.get(fingerprint) ?? null);
+    });
+  });
+
   it("gives a lookup on a checked-out client the same answer, outside any batch", async () => {
     const s = seeded.find((x) => x.activated.size === 2)!;
     const [fingerprint] = [...s.activated.keys()];
