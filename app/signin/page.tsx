@@ -1,10 +1,10 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { LinkButton } from "@/app/_components";
 import { getPageSession } from "@/server/auth/page-session";
 import { safeCallbackPath, signInErrorMessage } from "./callback-url";
 import { SignInForm } from "./signin-form";
 import { SignOutButton } from "./sign-out-button";
+import { SignInCard } from "./card";
 import css from "./signin.module.css";
 
 export const metadata: Metadata = { title: "Sign in · Keystead" };
@@ -19,36 +19,31 @@ export default async function SignInPage({ searchParams }: Props) {
   const session = await getPageSession();
 
   return (
-    <main className={css.page}>
-      <div className={css.card}>
-        <Link href="/" className={css.brand}>
-          Keystead
-        </Link>
-        {session ? (
-          <>
-            <h1 className={css.title}>You are signed in</h1>
-            <p className={css.lead}>As {session.user.email}.</p>
-            <div className={css.links}>
-              <LinkButton href="/portal" variant="primary">
-                Your licenses
-              </LinkButton>
-              {session.user.isAdmin && <LinkButton href="/admin">Admin</LinkButton>}
-              <SignOutButton />
-            </div>
-          </>
-        ) : (
-          <>
-            <h1 className={css.title}>Sign in</h1>
-            <p className={css.lead}>
-              Enter the email address you bought with. We will email you a link that signs you in; no password needed.
-            </p>
-            <SignInForm callbackUrl={callbackUrl} initialError={error} />
-            <p className={css.footer}>
-              Customers see their licenses and devices. Operators listed in ADMIN_EMAILS also get the admin app.
-            </p>
-          </>
-        )}
-      </div>
-    </main>
+    <SignInCard>
+      {session ? (
+        <>
+          <h1 className={css.title}>You are signed in</h1>
+          <p className={css.lead}>As {session.user.email}.</p>
+          <div className={css.links}>
+            <LinkButton href="/portal" variant="primary">
+              Your licenses
+            </LinkButton>
+            {session.user.isAdmin && <LinkButton href="/admin">Admin</LinkButton>}
+            <SignOutButton />
+          </div>
+        </>
+      ) : (
+        <>
+          <h1 className={css.title}>Sign in</h1>
+          <p className={css.lead}>
+            Enter the email address you bought with. We will email you a link that signs you in; no password needed.
+          </p>
+          <SignInForm callbackUrl={callbackUrl} initialError={error} />
+          <p className={css.footer}>
+            Customers see their licenses and devices. Operators listed in ADMIN_EMAILS also get the admin app.
+          </p>
+        </>
+      )}
+    </SignInCard>
   );
 }

@@ -26,8 +26,12 @@ async function main() {
                        where abs(hashtext(id::text)) % 16 <> 0 and (status <> 'expired' or expires_at is null)`);
     await pool.query(`update licenses set status = 'active', expires_at = now() + interval '30 days'
                        where abs(hashtext(id::text)) % 16 = 0`);
-    const { rows } = await pool.query(`select count(*) filter (where status = 'expired')::int as expired, count(*)::int as total from licenses`);
-    console.log(`${rows[0].total.toLocaleString("en")} licenses, ${rows[0].expired.toLocaleString("en")} of them expired in the past`);
+    const { rows } = await pool.query(
+      `select count(*) filter (where status = 'expired')::int as expired, count(*)::int as total from licenses`,
+    );
+    console.log(
+      `${rows[0].total.toLocaleString("en")} licenses, ${rows[0].expired.toLocaleString("en")} of them expired in the past`,
+    );
 
     const time = async (label: string, create: string) => {
       await pool.query("drop index if exists licenses_live_expires_idx; drop index if exists licenses_expires_idx");
@@ -43,7 +47,9 @@ async function main() {
       }
       samples.sort((a, b) => a - b);
       const p50 = samples[Math.floor(samples.length / 2)]!;
-      console.log(`${label.padEnd(44)} p50 ${p50.toFixed(2).padStart(8)} ms  max ${samples.at(-1)!.toFixed(2).padStart(8)} ms`);
+      console.log(
+        `${label.padEnd(44)} p50 ${p50.toFixed(2).padStart(8)} ms  max ${samples.at(-1)!.toFixed(2).padStart(8)} ms`,
+      );
       return p50;
     };
     const old = await time("old index (every license with an expiry)", OLD_INDEX);

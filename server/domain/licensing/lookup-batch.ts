@@ -17,7 +17,12 @@ export type QueryFn<R> = (config: { name: string; text: string; values: unknown[
 
 export type BatchStats = { lookups: number; queries: number; largestBatch: number };
 
-type Pending<R> = { keyHash: string; fingerprint: string | null; resolve: (row: R | null) => void; reject: (err: unknown) => void };
+type Pending<R> = {
+  keyHash: string;
+  fingerprint: string | null;
+  resolve: (row: R | null) => void;
+  reject: (err: unknown) => void;
+};
 
 export class KeyLookupBatcher<R extends { i: number }> {
   private queue: Pending<R>[] = [];
@@ -53,7 +58,8 @@ export class KeyLookupBatcher<R extends { i: number }> {
     // After the current I/O phase: requests whose bodies arrived together share a batch.
     setImmediate(() => {
       this.scheduled = false;
-      while (this.queue.length > 0 && this.inFlight < this.maxInFlight) void this.send(this.queue.splice(0, this.maxBatch));
+      while (this.queue.length > 0 && this.inFlight < this.maxInFlight)
+        void this.send(this.queue.splice(0, this.maxBatch));
     });
   }
 

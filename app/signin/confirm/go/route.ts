@@ -12,7 +12,10 @@ export async function POST(req: Request) {
   // holds (login CSRF): browsers name the page that posted in Origin, and it must be ours.
   const origin = req.headers.get("origin");
   if (origin !== null && origin !== new URL(env().APP_URL).origin) {
-    return Response.json({ error: { code: "FORBIDDEN", message: "Sign-in links can only be confirmed on this site." } }, { status: 403 });
+    return Response.json(
+      { error: { code: "FORBIDDEN", message: "Sign-in links can only be confirmed on this site." } },
+      { status: 403 },
+    );
   }
   let form: FormData;
   try {
