@@ -1,9 +1,11 @@
-import { inArray, sql, type SQL } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { activations, customers, LICENSE_STATUSES, licenses, plans, products, type LicenseStatus } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import { storable, storableText } from "@/server/domain/admin/text";
 import { hashLicenseKey, normalizeLicenseKey } from "@/server/domain/licensing/license-key";
+import { loadLicenseRows, rowStatus } from "@/server/domain/licensing/view";
+import { now } from "@/server/domain/clock";
 import { CursorInput, decodeCursor, isShortText, isTimestampText, isUuid, LimitInput, page } from "./cursor";
 
 /**
@@ -228,50 +230,19 @@ function readingCondition(reading: Exclude<SearchReading, { by: "email" }>, q: s
 
 /** Admin rows for these license ids, in the order given (missing ids are skipped). */
 export async function loadAdminLicenseRows(tx: DbOrTx, ids: string[]): Promise<AdminLicenseRow[]> {
-  if (ids.length === 0) return [];
-  const rows = await tx
-    .select({
-      id: licenses.id,
-      keyHint: licenses.keyHint,
-      status: licenses.status,
-      statusReason: licenses.statusReason,
-      productSlug: products.slug,
-      productName: products.name,
-      planId: plans.id,
-      planSlug: plans.slug,
-      planName: plans.name,
-      customerId: customers.id,
-      customerEmail: customers.email,
-      maxActivations: licenses.maxActivations,
-      activations: sql<number>`(select count(*)::int from ${activations} a where a.license_id = ${licenses}.id)`,
-      expiresAt: licenses.expiresAt,
-      source: licenses.source,
-      createdAt: licenses.createdAt,
-    })
-    .from(licenses)
-    .innerJoin(plans, sql`${plans.id} = ${licenses.planId}`)
-    .innerJoin(products, sql`${products.id} = ${plans.productId}`)
-    .innerJoin(customers, sql`${customers.id} = ${licenses.customerId}`)
-    .where(inArray(licenses.id, ids));
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return ids.flatMap((id) => {
-    const r = byId.get(id);
-    if (!r) return [];
-    return [
-      {
-        id: r.id,
-        keyHint: r.keyHint,
-        status: r.status,
-        statusReason: r.statusReason,
-        product: { slug: r.productSlug, name: r.productName },
-        plan: { id: r.planId, slug: r.planSlug, name: r.planName },
-        customer: { id: r.customerId, email: r.customerEmail },
-        maxActivations: r.maxActivations,
-        activations: r.activations,
-        expiresAt: r.expiresAt ? r.expiresAt.toISOString() : null,
-        source: r.source,
-        createdAt: r.createdAt.toISOString(),
-      },
-    ];
-  });
+  const at = now();
+  return (await loadLicenseRows(tx, ids)).map((r) => ({
+    id: r.id,
+    keyHint: r.keyHint,
+    status: rowStatus(r, at),
+    statusReason: r.statusReason,
+    product: r.product,
+    plan: { id: r.plan.id, slug: r.plan.slug, name: r.plan.name },
+    customer: r.customer,
+    maxActivations: r.maxActivations,
+    activations: r.activations,
+    expiresAt: r.expiresAt ? r.expiresAt.toISOString() : null,
+    source: r.source,
+    createdAt: r.createdAt.toISOString(),
+  }));
 }

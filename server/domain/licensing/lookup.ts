@@ -174,7 +174,7 @@ export function isExpired(license: Pick<LicenseRecord, "status" | "expiresAt" | 
 }
 
 /** The status the client sees: "expired" as soon as the rule says so, even before the sweep records it. */
-export function effectiveStatus(license: LicenseRecord, at: Date): LicenseStatus {
+export function effectiveStatus(license: Pick<LicenseRecord, "status" | "expiresAt" | "graceDays">, at: Date): LicenseStatus {
   if (license.status === "revoked" || license.status === "suspended") return license.status;
   return isExpired(license, at) ? "expired" : license.status;
 }

@@ -2,7 +2,7 @@ import { inArray, sql } from "drizzle-orm";
 import { activations, customers, licenses, plans, products, type LicenseStatus } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import { now } from "@/server/domain/clock";
-import { isExpired } from "./lookup";
+import { effectiveStatus } from "./lookup";
 
 /** The public License shape (CONTRACT.md "Shapes"). */
 export type LicenseView = {
@@ -40,22 +40,26 @@ export function toActivationView(a: typeof activations.$inferSelect): Activation
   };
 }
 
-/** License views (with their customer) for the given ids, in the order given; missing ids are skipped. */
-export async function loadLicenseViews(tx: DbOrTx, ids: string[]): Promise<LicenseWithCustomer[]> {
+/**
+ * The license rows behind these ids, with plan, product, customer and number of activations, in the order given
+ * (missing ids are skipped). Every list of licenses (the management API, the admin app, emails) maps these.
+ */
+export async function loadLicenseRows(tx: DbOrTx, ids: string[]) {
   if (ids.length === 0) return [];
   const rows = await tx
     .select({
       id: licenses.id,
+      keyHint: licenses.keyHint,
       status: licenses.status,
-      product: products.slug,
-      plan: plans.slug,
+      statusReason: licenses.statusReason,
       expiresAt: licenses.expiresAt,
-      entitlements: plans.entitlements,
       maxActivations: licenses.maxActivations,
-      graceDays: plans.graceDays,
+      source: licenses.source,
+      createdAt: licenses.createdAt,
       activations: sql<number>`(select count(*)::int from ${activations} where ${activations.licenseId} = ${licenses.id})`,
-      customerId: customers.id,
-      customerEmail: customers.email,
+      product: { slug: products.slug, name: products.name },
+      plan: { id: plans.id, slug: plans.slug, name: plans.name, entitlements: plans.entitlements, graceDays: plans.graceDays },
+      customer: { id: customers.id, email: customers.email },
     })
     .from(licenses)
     .innerJoin(plans, sql`${plans.id} = ${licenses.planId}`)
@@ -63,25 +67,29 @@ export async function loadLicenseViews(tx: DbOrTx, ids: string[]): Promise<Licen
     .innerJoin(customers, sql`${customers.id} = ${licenses.customerId}`)
     .where(inArray(licenses.id, ids));
   const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+export type LicenseRow = Awaited<ReturnType<typeof loadLicenseRows>>[number];
+
+/** What validate would say: expired as soon as expiry plus grace has passed, before the sweep records it. */
+export const rowStatus = (r: LicenseRow, at: Date) =>
+  effectiveStatus({ status: r.status, expiresAt: r.expiresAt, graceDays: r.plan.graceDays }, at);
+
+/** License views (with their customer) for the given ids, in the order given; missing ids are skipped. */
+export async function loadLicenseViews(tx: DbOrTx, ids: string[]): Promise<LicenseWithCustomer[]> {
   const at = now();
-  return ids.flatMap((id) => {
-    const r = byId.get(id);
-    if (!r) return [];
-    return [
-      {
-        id: r.id,
-        // What validate would say: expired as soon as expiry plus grace has passed, before the sweep records it.
-        status: isExpired(r, at) && r.status !== "revoked" && r.status !== "suspended" ? "expired" : r.status,
-        product: r.product,
-        plan: r.plan,
-        expiresAt: iso(r.expiresAt),
-        entitlements: r.entitlements,
-        maxActivations: r.maxActivations,
-        activations: r.activations,
-        customer: { id: r.customerId, email: r.customerEmail },
-      },
-    ];
-  });
+  return (await loadLicenseRows(tx, ids)).map((r) => ({
+    id: r.id,
+    status: rowStatus(r, at),
+    product: r.product.slug,
+    plan: r.plan.slug,
+    expiresAt: iso(r.expiresAt),
+    entitlements: r.plan.entitlements,
+    maxActivations: r.maxActivations,
+    activations: r.activations,
+    customer: r.customer,
+  }));
 }
 
 export async function loadLicenseView(tx: DbOrTx, id: string): Promise<LicenseWithCustomer | null> {
