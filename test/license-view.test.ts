@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { licenses } from "@/server/db/schema";
+import { getLicenseDetail } from "@/server/domain/admin/licenses";
 import { loadAdminLicenseRows } from "@/server/domain/admin/search";
 import { loadLicenseView } from "@/server/domain/licensing/view";
 import { validateLicense } from "@/server/domain/licensing/validate";
@@ -34,6 +35,8 @@ describe("license views and the expiry rule", () => {
       [inGrace.license.id, "active"],
       [lapsed.license.id, "expired"],
     ]);
+    expect((await getLicenseDetail(database.db, lapsed.license.id)).license.status).toBe("expired");
+    expect((await getLicenseDetail(database.db, inGrace.license.id)).license.status).toBe("active");
   });
 
   it("keeps revoked and suspended as an admin left them, whatever the expiry", async () => {
@@ -42,5 +45,6 @@ describe("license views and the expiry rule", () => {
     await database.db.update(licenses).set({ status: "suspended" }).where(eq(licenses.id, license.id));
     expect((await loadLicenseView(database.db, license.id))!.status).toBe("suspended");
     expect((await loadAdminLicenseRows(database.db, [license.id]))[0]!.status).toBe("suspended");
+    expect((await getLicenseDetail(database.db, license.id)).license.status).toBe("suspended");
   });
 });

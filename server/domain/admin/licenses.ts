@@ -1,7 +1,9 @@
 import { and, asc, desc, eq, inArray, or, sql } from "drizzle-orm";
 import { activations, auditLog, customers, emailOutbox, licenses, plans, products, stripeEvents, type ActorType } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
+import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
+import { effectiveStatus } from "@/server/domain/licensing/lookup";
 import { isUuid } from "./cursor";
 import { toActivationView, type ActivationView } from "@/server/domain/licensing/view";
 
@@ -102,7 +104,8 @@ export async function getLicenseDetail(tx: DbOrTx, id: string): Promise<LicenseD
     license: {
       id: l.id,
       keyHint: l.keyHint,
-      status: l.status,
+      // What validate says: expired once expiry plus grace has passed, before the sweep records it.
+      status: effectiveStatus({ status: l.status, expiresAt: l.expiresAt, graceDays: p.graceDays }, now()),
       statusReason: l.statusReason,
       maxActivations: l.maxActivations,
       expiresAt: iso(l.expiresAt),
