@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emailOutbox, sessions, usageDaily, users } from "@/server/db/schema";
 import { eventually, startApp, type TestApp } from "./helpers/app";
 import { makeCustomer, makeLicense } from "./helpers/factories";
+import { signInLinkIn } from "./helpers/browser";
 import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
 
 // The real built app: the proxy and layouts send anonymous visitors to sign in, and the email link signs in
@@ -55,7 +56,7 @@ async function requestLink(client: ReturnType<typeof browserless>, email: string
   expect(res.status).toBe(200);
   const body = await res.json();
   const message = await catcher.waitFor(before + 1);
-  const link = /(http:\/\/\S+\/signin\/confirm\?\S+)/.exec(message.text)?.[1];
+  const link = signInLinkIn(message.text);
   expect(link, message.text).toBeDefined();
   return { answer: body, message, link: link! };
 }

@@ -1,7 +1,16 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startApp, type TestApp } from "./helpers/app";
-import { LAPTOP, PHONE, launchBrowser, newPerson, overflowsHorizontally, screenshot } from "./helpers/browser";
+import {
+  LAPTOP,
+  PHONE,
+  confirmSignIn,
+  launchBrowser,
+  newPerson,
+  overflowsHorizontally,
+  screenshot,
+  signInLinkIn,
+} from "./helpers/browser";
 import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
 
 // The admin app in real Chromium against the real built app: an admin signs in through the emailed link,
@@ -45,10 +54,9 @@ async function signIn(page: Page) {
   let link: string | undefined;
   for (let n = before + 1; !link; n++) {
     const message = await catcher.waitFor(n);
-    if (message.to.includes(ADMIN)) link = /(http:\/\/\S+\/signin\/confirm\?\S+)/.exec(message.text)?.[1];
+    if (message.to.includes(ADMIN)) link = signInLinkIn(message.text);
   }
-  await page.goto(link);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await confirmSignIn(page, link);
   await page.waitForURL(`${app.url}/admin`);
 }
 

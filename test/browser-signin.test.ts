@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { startApp, type TestApp } from "./helpers/app";
-import { LAPTOP, PHONE, launchBrowser, newPerson, overflowsHorizontally, screenshot } from "./helpers/browser";
+import {
+  LAPTOP,
+  PHONE,
+  confirmSignIn,
+  launchBrowser,
+  newPerson,
+  overflowsHorizontally,
+  screenshot,
+  signInLinkIn,
+} from "./helpers/browser";
 import { makeCustomer, makeLicense, makePlan, makeProduct } from "./helpers/factories";
 import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
 
@@ -30,7 +39,7 @@ async function linkFor(to: string, after: number): Promise<string> {
   for (let n = after + 1; ; n++) {
     const message = await catcher.waitFor(n);
     if (!message.to.includes(to)) continue;
-    const link = /(http:\/\/\S+\/signin\/confirm\?\S+)/.exec(message.text)?.[1];
+    const link = signInLinkIn(message.text);
     if (!link) throw new Error(`no sign-in link in:\n${message.text}`);
     return link;
   }
@@ -42,12 +51,6 @@ async function signInThroughEmail(page: import("playwright-core").Page, email: s
   await page.getByRole("button", { name: "Email me a sign-in link" }).click();
   await page.getByRole("heading", { name: "Check your email" }).waitFor();
   return { link: await linkFor(email.toLowerCase(), before) };
-}
-
-/** Opens the emailed link (a confirm page) and presses its button, as the person would. */
-async function confirmSignIn(page: import("playwright-core").Page, link: string) {
-  await page.goto(link);
-  await page.getByRole("button", { name: "Sign in" }).click();
 }
 
 describe("signing in through the emailed link", () => {

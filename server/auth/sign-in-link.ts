@@ -1,5 +1,6 @@
 import type { DbOrTx } from "@/server/db/client";
 import { queueEmail } from "@/server/domain/mail/queue";
+import { env } from "@/server/env";
 import { open, seal, sha256Hex } from "@/server/domain/secret-box";
 
 /**
@@ -51,4 +52,18 @@ export function callbackPath(get: (name: string) => unknown): string | null {
   }
   if (!params.has("token") || !params.has("email")) return null;
   return `${CALLBACK_PATH}?${params}`;
+}
+
+/**
+ * The confirm button's post, checked: where next-auth's callback is, or why not. A form on another site must
+ * not sign a visitor in to someone else's account with a link it holds (login CSRF): browsers name the page
+ * that posted in Origin, and it must be ours.
+ */
+export function confirmedCallback(
+  origin: string | null,
+  get: (name: string) => unknown,
+): { path: string } | { refused: "CROSS_SITE" | "INCOMPLETE" } {
+  if (origin !== null && origin !== new URL(env().APP_URL).origin) return { refused: "CROSS_SITE" };
+  const path = callbackPath(get);
+  return path ? { path } : { refused: "INCOMPLETE" };
 }

@@ -51,3 +51,12 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 export async function overflowsHorizontally(page: Page): Promise<boolean> {
   return page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
 }
+
+/** The sign-in link in an email's text: the confirm page it leads to. */
+export const signInLinkIn = (text: string): string | undefined => /(http:\/\/\S+\/signin\/confirm\?\S+)/.exec(text)?.[1];
+
+/** Opens the emailed link (a confirm page) and presses its button, as the person would. */
+export async function confirmSignIn(page: Page, link: string) {
+  await page.goto(link);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
