@@ -3,10 +3,10 @@
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useState } from "react";
-import { Badge, Button, EmptyState, ErrorState, Field, LoadingState, PageHeader, formatDateTime, inputClass, monoClass } from "@/app/_components";
+import { Badge, EmptyState, ErrorState, Field, LoadingState, PageHeader, formatDateTime, inputClass, monoClass } from "@/app/_components";
 import { useTRPC } from "@/app/_trpc/client";
 import type { ActorType } from "@/server/db/schema/audit-log";
-import { actionText, actorText, JsonBlock, LoadMore, partsCss as css } from "../licenses/_parts/ui";
+import { actionText, actorText, FilterBar, FilterSelect, JsonBlock, LoadMore, partsCss as css } from "../licenses/_parts/ui";
 import { orUndefined, useSearchFilters } from "../licenses/_parts/use-search-filters";
 
 const ACTORS: { value: ActorType; label: string }[] = [
@@ -46,55 +46,42 @@ export function AuditLog() {
   );
   const rows = list.data?.pages.flatMap((p) => p.data) ?? [];
   const filtered = Object.values(filters).some(Boolean);
-  const moreError = list.isFetchNextPageError ? list.error : undefined;
 
   return (
     <>
       <PageHeader title="Audit log" description="Every change, who made it (an admin, an API token, a customer, a Stripe event, the system), and what it was before and after." />
-      <form
-        role="search"
-        className={css.filters}
-        onSubmit={(e) => {
-          e.preventDefault();
-          setFilters({ actorId: text.actorId.trim(), action: text.action.trim(), subjectId: text.subjectId.trim() });
-        }}
+      <FilterBar
+        onSubmit={() => setFilters({ actorId: text.actorId.trim(), action: text.action.trim(), subjectId: text.subjectId.trim() })}
+        onClear={
+          filtered ? () => setFilters({ actorType: "", actorId: "", action: "", subjectType: "", subjectId: "" }) : undefined
+        }
       >
-        <Field label="Who" htmlFor="audit-actor">
-          <select id="audit-actor" className={inputClass} value={filters.actorType} onChange={(e) => setFilters({ actorType: e.target.value })}>
-            <option value="">Anyone</option>
-            {ACTORS.map((a) => (
-              <option key={a.value} value={a.value}>
-                {a.label}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <FilterSelect
+          id="audit-actor"
+          label="Who"
+          value={filters.actorType}
+          onChange={(actorType) => setFilters({ actorType })}
+          any="Anyone"
+          choices={ACTORS}
+        />
         <Field label="Who exactly" htmlFor="audit-actor-id" hint="Admin email, token id, customer id or evt_…">
           <input id="audit-actor-id" className={inputClass} value={text.actorId} onChange={(e) => setText({ ...text, actorId: e.target.value })} />
         </Field>
         <Field label="Action" htmlFor="audit-action" hint="license.revoked, or a family: license.">
           <input id="audit-action" className={inputClass} value={text.action} onChange={(e) => setText({ ...text, action: e.target.value })} spellCheck={false} />
         </Field>
-        <Field label="Subject" htmlFor="audit-subject-type">
-          <select id="audit-subject-type" className={inputClass} value={filters.subjectType} onChange={(e) => setFilters({ subjectType: e.target.value })}>
-            <option value="">Anything</option>
-            {subjectTypes.data?.map((t) => (
-              <option key={t} value={t}>
-                {t.replace("_", " ")}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <FilterSelect
+          id="audit-subject-type"
+          label="Subject"
+          value={filters.subjectType}
+          onChange={(subjectType) => setFilters({ subjectType })}
+          any="Anything"
+          choices={(subjectTypes.data ?? []).map((t) => ({ value: t, label: t.replace("_", " ") }))}
+        />
         <Field label="Subject id" htmlFor="audit-subject-id">
           <input id="audit-subject-id" className={inputClass} value={text.subjectId} onChange={(e) => setText({ ...text, subjectId: e.target.value })} spellCheck={false} />
         </Field>
-        <div className={css.filterActions}>
-          <Button type="submit" variant="primary">
-            Filter
-          </Button>
-          {filtered && <Button onClick={() => setFilters({ actorType: "", actorId: "", action: "", subjectType: "", subjectId: "" })}>Clear</Button>}
-        </div>
-      </form>
+      </FilterBar>
 
       {list.isPending ? (
         <LoadingState label="Loading the audit log…" />
@@ -136,7 +123,7 @@ export function AuditLog() {
               );
             })}
           </ol>
-          <LoadMore hasNextPage={list.hasNextPage} isFetchingNextPage={list.isFetchingNextPage} fetchNextPage={list.fetchNextPage} error={moreError} />
+          <LoadMore list={list} />
         </>
       )}
     </>

@@ -3,9 +3,9 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useState } from "react";
-import { Button, EmptyState, ErrorState, Field, LoadingState, PageHeader, Table, formatDate, inputClass, monoClass } from "@/app/_components";
+import { EmptyState, ErrorState, Field, LoadingState, PageHeader, Table, formatDate, inputClass, monoClass } from "@/app/_components";
 import { useTRPC } from "@/app/_trpc/client";
-import { LoadMore, partsCss as css } from "../licenses/_parts/ui";
+import { FilterBar, LoadMore, partsCss as css } from "../licenses/_parts/ui";
 import { useSearchFilters } from "../licenses/_parts/use-search-filters";
 
 export function CustomersList() {
@@ -17,18 +17,21 @@ export function CustomersList() {
     trpc.customers.search.infiniteQueryOptions({ q: filters.q || undefined, limit: 25 }, { getNextPageParam: (last) => last.nextCursor ?? undefined }),
   );
   const rows = search.data?.pages.flatMap((p) => p.data) ?? [];
-  const moreError = search.isFetchNextPageError ? search.error : undefined;
 
   return (
     <>
       <PageHeader title="Customers" description="Everyone who bought or was given a license, by email." />
-      <form
-        role="search"
-        className={css.filters}
-        onSubmit={(e) => {
-          e.preventDefault();
-          setFilters({ q: text.trim() });
-        }}
+      <FilterBar
+        submitLabel="Search"
+        onSubmit={() => setFilters({ q: text.trim() })}
+        onClear={
+          filters.q
+            ? () => {
+                setText("");
+                setFilters({ q: "" });
+              }
+            : undefined
+        }
       >
         <div className={css.filtersWide}>
           <Field label="Search" htmlFor="customer-q">
@@ -43,22 +46,7 @@ export function CustomersList() {
             />
           </Field>
         </div>
-        <div className={css.filterActions}>
-          <Button type="submit" variant="primary">
-            Search
-          </Button>
-          {filters.q && (
-            <Button
-              onClick={() => {
-                setText("");
-                setFilters({ q: "" });
-              }}
-            >
-              Clear
-            </Button>
-          )}
-        </div>
-      </form>
+      </FilterBar>
 
       {search.isPending ? (
         <LoadingState label="Loading customers…" />
@@ -96,7 +84,7 @@ export function CustomersList() {
               ))}
             </tbody>
           </Table>
-          <LoadMore hasNextPage={search.hasNextPage} isFetchingNextPage={search.isFetchingNextPage} fetchNextPage={search.fetchNextPage} error={moreError} />
+          <LoadMore list={search} />
         </>
       )}
     </>

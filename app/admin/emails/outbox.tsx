@@ -23,7 +23,7 @@ import {
 import { useTRPC } from "@/app/_trpc/client";
 import type { EmailStatus } from "@/server/db/schema/email-outbox";
 import type { RouterOutputs } from "../licenses/_parts/types";
-import { LoadMore, partsCss as css } from "../licenses/_parts/ui";
+import { FilterBar, FilterSelect, LoadMore, partsCss as css } from "../licenses/_parts/ui";
 import { orUndefined, useSearchFilters } from "../licenses/_parts/use-search-filters";
 
 const STATUSES = ["pending", "sent", "failed"] as const satisfies readonly EmailStatus[];
@@ -60,7 +60,6 @@ export function Outbox() {
   );
   const rows = list.data?.pages.flatMap((p) => p.data) ?? [];
   const filtered = Boolean(filters.status || filters.template || filters.to || filters.customer);
-  const moreError = list.isFetchNextPageError ? list.error : undefined;
 
   return (
     <>
@@ -69,44 +68,30 @@ export function Outbox() {
         description="The outbox: each email with its delivery status, attempts and last error."
         actions={<LinkButton href="/admin/emails/templates">Preview templates</LinkButton>}
       />
-      <form
-        role="search"
-        className={css.filters}
-        onSubmit={(e) => {
-          e.preventDefault();
-          setFilters({ to: to.trim() });
-        }}
+      <FilterBar
+        onSubmit={() => setFilters({ to: to.trim() })}
+        onClear={filtered ? () => setFilters({ status: "", template: "", to: "", customer: "" }) : undefined}
       >
-        <Field label="Status" htmlFor="email-status">
-          <select id="email-status" className={inputClass} value={filters.status} onChange={(e) => setFilters({ status: e.target.value })}>
-            <option value="">Any status</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field label="Template" htmlFor="email-template">
-          <select id="email-template" className={inputClass} value={filters.template} onChange={(e) => setFilters({ template: e.target.value })}>
-            <option value="">Any template</option>
-            {templates.data?.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <FilterSelect
+          id="email-status"
+          label="Status"
+          value={filters.status}
+          onChange={(status) => setFilters({ status })}
+          any="Any status"
+          choices={STATUSES}
+        />
+        <FilterSelect
+          id="email-template"
+          label="Template"
+          value={filters.template}
+          onChange={(template) => setFilters({ template })}
+          any="Any template"
+          choices={templates.data ?? []}
+        />
         <Field label="Recipient" htmlFor="email-to">
           <input id="email-to" className={inputClass} value={to} onChange={(e) => setTo(e.target.value)} placeholder="Start of an address" />
         </Field>
-        <div className={css.filterActions}>
-          <Button type="submit" variant="primary">
-            Filter
-          </Button>
-          {filtered && <Button onClick={() => setFilters({ status: "", template: "", to: "", customer: "" })}>Clear</Button>}
-        </div>
-      </form>
+      </FilterBar>
       {filters.customer && (
         <p className={`${css.small} ${mutedClass}`}>
           Only the emails of <Link href={`/admin/customers/${filters.customer}`}>one customer</Link>.
@@ -161,7 +146,7 @@ export function Outbox() {
               ))}
             </tbody>
           </Table>
-          <LoadMore hasNextPage={list.hasNextPage} isFetchingNextPage={list.isFetchingNextPage} fetchNextPage={list.fetchNextPage} error={moreError} />
+          <LoadMore list={list} />
         </>
       )}
       <ConfirmDialog

@@ -4,7 +4,6 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useState } from "react";
 import {
-  Button,
   EmptyState,
   ErrorState,
   Field,
@@ -21,7 +20,7 @@ import {
 import { useTRPC } from "@/app/_trpc/client";
 import type { LicenseStatus } from "@/server/db/schema/licenses";
 import type { LicenseSearchField, SearchReading } from "@/server/domain/admin/search";
-import { keyHintText, LoadMore, partsCss as css } from "./_parts/ui";
+import { FilterBar, FilterSelect, keyHintText, LoadMore, partsCss as css } from "./_parts/ui";
 import { orUndefined, useSearchFilters } from "./_parts/use-search-filters";
 
 // Spelled out here rather than imported: the schema module would pull the database layer into the browser bundle.
@@ -70,7 +69,6 @@ export function LicensesList() {
     trpc.licenses.search.infiniteQueryOptions(input, { getNextPageParam: (last) => last.nextCursor ?? undefined }),
   );
   const rows = search.data?.pages.flatMap((p) => p.data) ?? [];
-  const moreError = search.isFetchNextPageError ? search.error : undefined;
   const readings = search.data?.pages[0]?.readings ?? [];
   const filtered = Boolean(filters.q || filters.status || filters.product || filters.plan || filters.customer);
   const plans = (catalog.data?.plans ?? []).filter((p) => !filters.product || p.product === filters.product);
@@ -87,13 +85,17 @@ export function LicensesList() {
         }
       />
 
-      <form
-        role="search"
-        className={css.filters}
-        onSubmit={(e) => {
-          e.preventDefault();
-          setFilters({ q: text.trim() });
-        }}
+      <FilterBar
+        submitLabel="Search"
+        onSubmit={() => setFilters({ q: text.trim() })}
+        onClear={
+          filtered
+            ? () => {
+                setText("");
+                setFilters({ q: "", field: "", status: "", product: "", plan: "", customer: "" });
+              }
+            : undefined
+        }
       >
         <div className={css.filtersWide}>
           <Field label="Search" htmlFor="license-q">
@@ -118,57 +120,31 @@ export function LicensesList() {
             ))}
           </select>
         </Field>
-        <Field label="Status" htmlFor="license-status">
-          <select id="license-status" className={inputClass} value={filters.status} onChange={(e) => setFilters({ status: e.target.value })}>
-            <option value="">Any status</option>
-            {LICENSE_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s.replace("_", " ")}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field label="Product" htmlFor="license-product">
-          <select
-            id="license-product"
-            className={inputClass}
-            value={filters.product}
-            onChange={(e) => setFilters({ product: e.target.value, plan: "" })}
-          >
-            <option value="">Any product</option>
-            {catalog.data?.products.map((p) => (
-              <option key={p.id} value={p.slug}>
-                {p.name}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field label="Plan" htmlFor="license-plan">
-          <select id="license-plan" className={inputClass} value={filters.plan} onChange={(e) => setFilters({ plan: e.target.value })}>
-            <option value="">Any plan</option>
-            {plans.map((p) => (
-              <option key={p.id} value={p.slug}>
-                {p.name} ({p.product})
-              </option>
-            ))}
-          </select>
-        </Field>
-        <div className={css.filterActions}>
-          <Button type="submit" variant="primary">
-            Search
-          </Button>
-          {filtered && (
-            <Button
-              onClick={() => {
-                setText("");
-                setFilters({ q: "", field: "", status: "", product: "", plan: "", customer: "" });
-              }}
-            >
-              Clear
-            </Button>
-          )}
-        </div>
-      </form>
+        <FilterSelect
+          id="license-status"
+          label="Status"
+          value={filters.status}
+          onChange={(status) => setFilters({ status })}
+          any="Any status"
+          choices={LICENSE_STATUSES.map((s) => ({ value: s, label: s.replace("_", " ") }))}
+        />
+        <FilterSelect
+          id="license-product"
+          label="Product"
+          value={filters.product}
+          onChange={(product) => setFilters({ product, plan: "" })}
+          any="Any product"
+          choices={(catalog.data?.products ?? []).map((p) => ({ value: p.slug, label: p.name }))}
+        />
+        <FilterSelect
+          id="license-plan"
+          label="Plan"
+          value={filters.plan}
+          onChange={(plan) => setFilters({ plan })}
+          any="Any plan"
+          choices={plans.map((p) => ({ value: p.slug, label: `${p.name} (${p.product})` }))}
+        />
+      </FilterBar>
 
       {filters.q && readings.length > 0 && (
         <p className={`${mutedClass} ${css.small}`}>
@@ -233,12 +209,7 @@ export function LicensesList() {
               ))}
             </tbody>
           </Table>
-          <LoadMore
-            hasNextPage={search.hasNextPage}
-            isFetchingNextPage={search.isFetchingNextPage}
-            fetchNextPage={search.fetchNextPage}
-            error={moreError}
-          />
+          <LoadMore list={search} />
         </>
       )}
     </>

@@ -3,10 +3,10 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useState } from "react";
-import { Button, EmptyState, ErrorState, Field, LoadingState, PageHeader, StatusBadge, Table, formatDateTime, inputClass, monoClass, mutedClass } from "@/app/_components";
+import { EmptyState, ErrorState, Field, LoadingState, PageHeader, StatusBadge, Table, formatDateTime, inputClass, monoClass, mutedClass } from "@/app/_components";
 import { useTRPC } from "@/app/_trpc/client";
 import type { StripeEventStatus } from "@/server/db/schema/stripe-events";
-import { LoadMore, partsCss as css } from "../licenses/_parts/ui";
+import { FilterBar, FilterSelect, LoadMore, partsCss as css } from "../licenses/_parts/ui";
 import { orUndefined, useSearchFilters } from "../licenses/_parts/use-search-filters";
 
 const STATUSES = ["pending", "processed", "ignored", "failed"] as const satisfies readonly StripeEventStatus[];
@@ -28,7 +28,6 @@ export function StripeEventsList() {
   );
   const rows = list.data?.pages.flatMap((p) => p.data) ?? [];
   const filtered = Boolean(filters.status || filters.type || filters.q);
-  const moreError = list.isFetchNextPageError ? list.error : undefined;
 
   return (
     <>
@@ -36,37 +35,25 @@ export function StripeEventsList() {
         title="Stripe events"
         description="Every event Stripe sent (or reconciliation found), what processing made of it, and a replay for the ones that failed."
       />
-      <form
-        role="search"
-        className={css.filters}
-        onSubmit={(e) => {
-          e.preventDefault();
-          setFilters({ q: q.trim(), type: type.trim() });
-        }}
+      <FilterBar
+        onSubmit={() => setFilters({ q: q.trim(), type: type.trim() })}
+        onClear={filtered ? () => setFilters({ status: "", type: "", q: "" }) : undefined}
       >
-        <Field label="Status" htmlFor="event-status">
-          <select id="event-status" className={inputClass} value={filters.status} onChange={(e) => setFilters({ status: e.target.value })}>
-            <option value="">Any status</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <FilterSelect
+          id="event-status"
+          label="Status"
+          value={filters.status}
+          onChange={(status) => setFilters({ status })}
+          any="Any status"
+          choices={STATUSES}
+        />
         <Field label="Type" htmlFor="event-type" hint="Exact, or a family ending in a dot: invoice.">
           <input id="event-type" className={inputClass} value={type} onChange={(e) => setType(e.target.value)} placeholder="checkout.session.completed" spellCheck={false} />
         </Field>
         <Field label="Event or object id" htmlFor="event-q">
           <input id="event-q" className={inputClass} value={q} onChange={(e) => setQ(e.target.value)} placeholder="evt_…, cs_…, sub_…" spellCheck={false} />
         </Field>
-        <div className={css.filterActions}>
-          <Button type="submit" variant="primary">
-            Filter
-          </Button>
-          {filtered && <Button onClick={() => setFilters({ status: "", type: "", q: "" })}>Clear</Button>}
-        </div>
-      </form>
+      </FilterBar>
 
       {list.isPending ? (
         <LoadingState label="Loading Stripe events…" />
@@ -110,7 +97,7 @@ export function StripeEventsList() {
               ))}
             </tbody>
           </Table>
-          <LoadMore hasNextPage={list.hasNextPage} isFetchingNextPage={list.isFetchingNextPage} fetchNextPage={list.fetchNextPage} error={moreError} />
+          <LoadMore list={list} />
         </>
       )}
     </>

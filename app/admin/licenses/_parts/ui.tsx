@@ -1,7 +1,7 @@
 "use client";
 
 import { useState, type ReactNode } from "react";
-import { Button, ErrorState, Notice, errorMessage } from "@/app/_components";
+import { Button, ErrorState, Field, Notice, errorMessage, inputClass } from "@/app/_components";
 import css from "./parts.module.css";
 
 /**
@@ -47,26 +47,98 @@ export function JsonBlock({ value, label }: { value: unknown; label?: string }) 
   );
 }
 
-/** The "Load more" button under a keyset-paged list. */
+/** The "Load more" button under a keyset-paged list (a useInfiniteQuery result), or why more did not load. */
 export function LoadMore({
-  hasNextPage,
-  isFetchingNextPage,
-  fetchNextPage,
-  error,
+  list,
 }: {
-  hasNextPage: boolean;
-  isFetchingNextPage: boolean;
-  fetchNextPage: () => unknown;
-  error?: unknown;
+  list: {
+    hasNextPage: boolean;
+    isFetchingNextPage: boolean;
+    isFetchNextPageError: boolean;
+    error: unknown;
+    fetchNextPage: () => unknown;
+  };
 }) {
-  if (error) return <ErrorState title="Could not load more." error={error} onRetry={() => void fetchNextPage()} />;
-  if (!hasNextPage) return null;
+  if (list.isFetchNextPageError) {
+    return <ErrorState title="Could not load more." error={list.error} onRetry={() => void list.fetchNextPage()} />;
+  }
+  if (!list.hasNextPage) return null;
   return (
     <div className={css.more}>
-      <Button onClick={() => void fetchNextPage()} loading={isFetchingNextPage}>
+      <Button onClick={() => void list.fetchNextPage()} loading={list.isFetchingNextPage}>
         Load more
       </Button>
     </div>
+  );
+}
+
+/**
+ * The filter bar above an admin list: its fields, then the submit button and, while something is filtered
+ * (`onClear` given), Clear.
+ */
+export function FilterBar({
+  onSubmit,
+  onClear,
+  submitLabel = "Filter",
+  children,
+}: {
+  onSubmit: () => void;
+  onClear?: () => void;
+  submitLabel?: string;
+  children: ReactNode;
+}) {
+  return (
+    <form
+      role="search"
+      className={css.filters}
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSubmit();
+      }}
+    >
+      {children}
+      <div className={css.filterActions}>
+        <Button type="submit" variant="primary">
+          {submitLabel}
+        </Button>
+        {onClear && <Button onClick={onClear}>Clear</Button>}
+      </div>
+    </form>
+  );
+}
+
+type Choice = string | { value: string; label: string };
+
+/** A filter's select: "Any …" (the empty value), then the choices. */
+export function FilterSelect({
+  id,
+  label,
+  value,
+  onChange,
+  any,
+  choices,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  any: string;
+  choices: readonly Choice[];
+}) {
+  return (
+    <Field label={label} htmlFor={id}>
+      <select id={id} className={inputClass} value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">{any}</option>
+        {choices.map((c) => {
+          const choice = typeof c === "string" ? { value: c, label: c } : c;
+          return (
+            <option key={choice.value} value={choice.value}>
+              {choice.label}
+            </option>
+          );
+        })}
+      </select>
+    </Field>
   );
 }
 
