@@ -2,6 +2,7 @@ import { z } from "zod";
 import { env } from "@/server/env";
 import { AppError, isAppError, type ErrorCode } from "@/server/domain/errors";
 import { normalizeLicenseKey } from "@/server/domain/licensing/license-key";
+import { readBodyText } from "./body";
 import { clientIp, rateLimiter } from "./rate-limit";
 
 /**
@@ -39,76 +40,21 @@ export function zodDetails(err: z.ZodError) {
 }
 
 /**
- * Reads a JSON body, refusing with a 4xx anything that is not one. The body is read as a stream and cut off
- * at MAX_BODY_BYTES, so a client cannot make us buffer an arbitrarily large (or chunked, unannounced) body.
+ * Reads a JSON body, refusing with a 4xx anything that is not one. The body goes through the one bounded
+ * reader (./body.ts), so a client cannot make us buffer an arbitrarily large (or chunked, unannounced) body.
  */
-export async function readJson(req: Request): Promise<unknown> {
+export async function readJson(req: Request, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
   const type = req.headers.get("content-type") ?? "";
   // Refusing non-JSON types also keeps cross-site HTML forms (text/plain, form-encoded) from reaching us.
   if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
     throw new AppError("BAD_REQUEST", "Send the body as JSON (Content-Type: application/json).");
   }
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) {
-    if (declared <= DRAIN_MAX_BYTES) await drain(req);
-    throw tooLarge();
-  }
-  const text = await readText(req);
+  const text = await readBodyText(req, maxBytes);
   if (text.trim() === "") throw new AppError("BAD_REQUEST", "The request body is empty; send a JSON object.");
   try {
     return JSON.parse(text);
   } catch {
     throw new AppError("BAD_REQUEST", "The request body is not valid JSON.");
-  }
-}
-
-/**
- * An oversized body up to this size is read and thrown away before we answer 413: closing a connection the
- * client is still writing to resets it, and the client then sees ECONNRESET instead of our answer. Beyond
- * it, the client is abusive and the reset is fine.
- */
-const DRAIN_MAX_BYTES = 1024 * 1024;
-
-const tooLarge = () => new AppError("PAYLOAD_TOO_LARGE", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
-
-async function readText(req: Request): Promise<string> {
-  if (!req.body) return "";
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > MAX_BODY_BYTES) {
-        await drain(req, reader, size);
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  } catch (err) {
-    if (isAppError(err)) throw err;
-    throw new AppError("BAD_REQUEST", "The request body could not be read.");
-  }
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
-  } catch {
-    throw new AppError("BAD_REQUEST", "The request body is not valid UTF-8.");
-  }
-}
-
-async function drain(req: Request, reader = req.body?.getReader(), seen = 0) {
-  if (!reader) return;
-  try {
-    while (seen <= DRAIN_MAX_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      seen += value.byteLength;
-    }
-    await reader.cancel();
-  } catch {
-    /* the client went away: nothing left to answer */
   }
 }
 

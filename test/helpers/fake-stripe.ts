@@ -14,12 +14,12 @@ const TEST_WEBHOOK_SECRET = "whsec_test_secret_0123456789";
 
 /**
  * A small fake of the Stripe API that the real stripe SDK talks to (point STRIPE_API_URL at `url`). Objects
- * are built from the shared fixtures (Stripe's own shapes) with ids, status and amounts overridden per test.
+ * are built from test/fixtures/stripe (Stripe's own shapes) with ids, status and amounts overridden per test.
  * It records every request, and can be switched "down" to answer 500 or drop connections.
  */
 
-/** In CI the shared folder sits beside the clone. */
-export const FIXTURES_DIR = path.resolve(process.cwd(), "..", "shared", "stripe-fixtures");
+/** Stripe's own object and event shapes, kept in the repository (see its README for where they come from). */
+export const FIXTURES_DIR = path.resolve(__dirname, "..", "fixtures", "stripe");
 
 type Json = Record<string, any>;
 
