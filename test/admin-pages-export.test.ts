@@ -17,6 +17,7 @@ import {
   stripeEvents,
   users,
 } from "@/server/db/schema";
+import { hashSessionToken } from "@/server/auth/hashed-adapter";
 import { csvCell, exportJson, exportLicensesCsv, inSnapshot, LICENSE_CSV_COLUMNS } from "@/server/domain/admin/export";
 import { generateLicenseKey, sealLicenseKey } from "@/server/domain/licensing/license-key";
 import { queueEmail } from "@/server/domain/mail/queue";
@@ -215,7 +216,7 @@ describe("download routes", () => {
       .onConflictDoUpdate({ target: users.email, set: { email } })
       .returning();
     const token = crypto.randomBytes(24).toString("hex");
-    await database.db.insert(sessions).values({ sessionToken: token, userId: user!.id, expires: new Date(Date.now() + 3_600_000) });
+    await database.db.insert(sessions).values({ sessionToken: hashSessionToken(token), userId: user!.id, expires: new Date(Date.now() + 3_600_000) });
     return { cookie: `next-auth.session-token=${token}` };
   }
 

@@ -3,8 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emailOutbox, sessions, usageDaily, users } from "@/server/db/schema";
 import { eventually, startApp, type TestApp } from "./helpers/app";
 import { makeCustomer, makeLicense } from "./helpers/factories";
-import { signInLinkIn } from "./helpers/browser";
 import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
+import {
+  browserless as browserClient,
+  confirmForm,
+  followLink,
+  location as locationOf,
+  postConfirm,
+  requestLink as requestSignInLink,
+  type Browserless,
+} from "./helpers/sign-in";
 
 // The real built app: the proxy and layouts send anonymous visitors to sign in, and the email link signs in
 // through next-auth, our outbox, the worker and SMTP, with no browser (test/browser-signin.test.ts has one).
@@ -22,79 +30,10 @@ afterAll(async () => {
   await catcher?.stop();
 });
 
-/** A fetch that keeps cookies like a browser would (enough of one for next-auth). */
-function browserless() {
-  const jar = new Map<string, string>();
-  const request = async (path: string, init: RequestInit = {}) => {
-    const headers = new Headers(init.headers);
-    if (jar.size) headers.set("cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
-    const res = await fetch(path.startsWith("http") ? path : app.url + path, { ...init, headers, redirect: "manual" });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(";");
-      const eq = pair!.indexOf("=");
-      const name = pair!.slice(0, eq);
-      const value = pair!.slice(eq + 1);
-      if (value === "" || /max-age=0|expires=thu, 01 jan 1970/i.test(c)) jar.delete(name);
-      else jar.set(name, value);
-    }
-    return res;
-  };
-  return { jar, request };
-}
-
-/** Asks for a sign-in link the way next-auth's client does, and returns the link from the email. */
-async function requestLink(client: ReturnType<typeof browserless>, email: string, callbackUrl?: string) {
-  const csrf = await (await client.request("/api/auth/csrf")).json();
-  const before = catcher.messages.length;
-  const form = new URLSearchParams({ email, csrfToken: csrf.csrfToken, json: "true" });
-  if (callbackUrl) form.set("callbackUrl", callbackUrl);
-  const res = await client.request("/api/auth/signin/email", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: form,
-  });
-  expect(res.status).toBe(200);
-  const body = await res.json();
-  const message = await catcher.waitFor(before + 1);
-  const link = signInLinkIn(message.text);
-  expect(link, message.text).toBeDefined();
-  return { answer: body, message, link: link! };
-}
-
-const location = (res: Response) => {
-  const loc = res.headers.get("location");
-  return loc ? new URL(loc, app.url) : null;
-};
-
-/** The hidden fields of the confirm page's form, as a browser would post them. */
-function confirmForm(html: string): URLSearchParams {
-  expect(html).toContain('action="/signin/confirm/go"');
-  const form = new URLSearchParams();
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)) {
-    form.set(m[1]!, m[2]!.replaceAll("&amp;", "&").replaceAll("&quot;", '"').replaceAll("&lt;", "<").replaceAll("&gt;", ">"));
-  }
-  return form;
-}
-
-const postConfirm = (client: ReturnType<typeof browserless>, form: URLSearchParams, origin = app.url) =>
-  client.request("/signin/confirm/go", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", origin },
-    body: form,
-  });
-
-/**
- * Follows an emailed link as a person does: opens the confirm page, presses its button, and returns
- * next-auth's answer to the callback the button leads to.
- */
-async function followLink(client: ReturnType<typeof browserless>, link: string) {
-  const page = await client.request(link);
-  expect(page.status).toBe(200);
-  const go = await postConfirm(client, confirmForm(await page.text()));
-  expect(go.status).toBe(303);
-  expect(location(go)!.pathname).toBe("/api/auth/callback/email");
-  return client.request(location(go)!.toString());
-}
+// The sign-in helpers, bound to this file's app and catcher.
+const browserless = () => browserClient(app.url);
+const requestLink = (client: Browserless, email: string, callbackUrl?: string) => requestSignInLink(client, catcher, email, callbackUrl);
+const location = (res: Response) => locationOf(res, app.url);
 
 describe("anonymous visitors", () => {
   it.each([

@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTRPCContext } from "@/server/api/trpc";
+import { hashSessionToken } from "@/server/auth/hashed-adapter";
 import { loadAppSession, sessionTokenFromCookieHeader } from "@/server/auth/session";
 import { sessionCookieNameFor } from "@/server/auth/cookies";
 import { sessions, users } from "@/server/db/schema";
@@ -26,7 +27,7 @@ afterAll(async () => {
 async function signedIn(email: string, expires = new Date(Date.now() + 3_600_000)) {
   const [user] = await database.db.insert(users).values({ email }).returning();
   const token = crypto.randomUUID();
-  await database.db.insert(sessions).values({ sessionToken: token, userId: user!.id, expires });
+  await database.db.insert(sessions).values({ sessionToken: hashSessionToken(token), userId: user!.id, expires });
   return { user: user!, token };
 }
 

@@ -6,6 +6,7 @@ import { accounts, sessions, users, verificationTokens } from "@/server/db/schem
 import { db } from "@/server/db/client";
 import { rateLimiter } from "@/server/rest/rate-limit";
 import { authSecret, env } from "@/server/env";
+import { withHashedSessions } from "./hashed-adapter";
 import { useSecureCookies } from "./session";
 import { confirmPageUrl, queueSignInLink } from "./sign-in-link";
 
@@ -27,12 +28,14 @@ export function authOptions(): NextAuthOptions {
   return {
     secret: authSecret(),
     // @auth/drizzle-adapter speaks @auth/core's Adapter type; next-auth 4's is the same shape under another name.
-    adapter: DrizzleAdapter(db(), {
-      usersTable: users,
-      accountsTable: accounts,
-      sessionsTable: sessions,
-      verificationTokensTable: verificationTokens,
-    }) as Adapter,
+    adapter: withHashedSessions(
+      DrizzleAdapter(db(), {
+        usersTable: users,
+        accountsTable: accounts,
+        sessionsTable: sessions,
+        verificationTokensTable: verificationTokens,
+      }) as Adapter,
+    ),
     session: { strategy: "database", maxAge: 30 * 24 * 60 * 60, updateAge: 24 * 60 * 60 },
     useSecureCookies: useSecureCookies(settings.APP_URL),
     providers: [

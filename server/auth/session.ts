@@ -3,9 +3,11 @@ import { customers, sessions, users } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import { env } from "@/server/env";
 import { sessionCookieNameFor } from "./cookies";
+import { hashSessionToken } from "./hashed-adapter";
 
 /**
- * Who is signed in, read straight from next-auth's database session: one indexed query by the cookie's token.
+ * Who is signed in, read straight from next-auth's database session: one indexed query by the hash of the cookie's
+ * token (the table stores only that hash, see hashed-adapter.ts).
  * Used by the tRPC context and by server-rendered pages, so both decide the same way. `isAdmin` comes from
  * ADMIN_EMAILS at each request (removing an email takes effect at once, no sign-out needed); `customerId` is
  * the customer with the same email (case-insensitive), or null for someone who has bought nothing yet.
@@ -35,7 +37,7 @@ export async function loadAppSession(db: DbOrTx, sessionToken: string | null | u
     // The unique index on lower(email) makes this an index lookup.
     .leftJoin(customers, sql`lower(${customers.email}) = lower(${users.email})`)
     // Wall-clock time: session expiry is a security boundary, not a business rule tests move around.
-    .where(and(eq(sessions.sessionToken, sessionToken), gt(sessions.expires, sql`now()`)))
+    .where(and(eq(sessions.sessionToken, hashSessionToken(sessionToken)), gt(sessions.expires, sql`now()`)))
     .limit(1);
   if (!row) return null;
   return {

@@ -36,7 +36,7 @@ export const accounts = pgTable(
   (t) => [primaryKey({ columns: [t.provider, t.providerAccountId] }), index("accounts_user_idx").on(t.userId)],
 );
 
-/** Database sessions: the cookie holds the token, this row says whose it is and until when. */
+/** Database sessions: the cookie holds the token, this row its hash (server/auth/hashed-adapter.ts), whose it is and until when. */
 export const sessions = pgTable(
   "sessions",
   {
