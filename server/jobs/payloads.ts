@@ -12,6 +12,7 @@ export const TaskPayloadSchemas = {
   sweep_expire: z.object({}),
   sweep_reminders: z.object({}),
   sweep_floating_seats: z.object({}),
+  sweep_auth_expired: z.object({}),
 } as const;
 
 export type TaskName = keyof typeof TaskPayloadSchemas;

@@ -2,6 +2,7 @@ import type { TaskList } from "graphile-worker";
 import { processStripeEventTask } from "./process-stripe-event";
 import { sendEmailTask } from "./send-email";
 import { stripeReconcileTask } from "./stripe-reconcile";
+import { sweepAuthExpiredTask } from "./sweep-auth-expired";
 import { sweepExpireTask } from "./sweep-expire";
 import { sweepFloatingSeatsTask } from "./sweep-floating-seats";
 import { sweepRemindersTask } from "./sweep-reminders";
@@ -13,4 +14,5 @@ export const taskList: TaskList = {
   sweep_expire: sweepExpireTask,
   sweep_reminders: sweepRemindersTask,
   sweep_floating_seats: sweepFloatingSeatsTask,
+  sweep_auth_expired: sweepAuthExpiredTask,
 };
