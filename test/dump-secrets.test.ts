@@ -7,7 +7,7 @@ import { emailOutbox } from "@/server/db/schema";
 import { hashLicenseKey, normalizeLicenseKey } from "@/server/domain/licensing/license-key";
 import { eventually, startApp, TEST_ADMIN_TOKEN, TEST_AUTH_SECRET, type TestApp } from "./helpers/app";
 import { randomId, signedWebhook, startFakeStripe, stripeEvent, type FakeStripe } from "./helpers/fake-stripe";
-import { browserless, followLink, requestLink, type Browserless } from "./helpers/sign-in";
+import { browserless, signInByEmail, type Browserless } from "./helpers/sign-in";
 import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
 
 /**
@@ -38,15 +38,6 @@ describe("a database dump", () => {
     await smtp?.stop();
   });
 
-  /** Signs in through the emailed link; returns the link's token and the session cookie it set. */
-  async function signIn(client: Browserless, email: string, callbackUrl: string) {
-    const { link } = await requestLink(client, smtp, email, callbackUrl);
-    expect((await followLink(client, link)).status).toBe(302);
-    const cookie = client.jar.get("next-auth.session-token");
-    expect(cookie).toBeTruthy();
-    return { linkToken: new URL(link).searchParams.get("token")!, cookie: cookie! };
-  }
-
   const trpcMutation = (client: Browserless, procedure: string, input: unknown) =>
     client.request(`/api/trpc/${procedure}`, {
       method: "POST",
@@ -75,14 +66,14 @@ describe("a database dump", () => {
 
     // The customer signs in and has the portal show the key.
     const customer = browserless(app.url);
-    const customerSignIn = await signIn(customer, "dana@example.com", "/portal");
+    const customerSignIn = await signInByEmail(customer, smtp, "dana@example.com", "/portal");
     const revealed = await trpcMutation(customer, "portal.revealKey", { licenseId });
     expect(revealed.status).toBe(200);
     expect((await revealed.json()).result.data.key).toBe(licenseKey);
 
     // An admin signs in, makes an API token (and uses it), and exports with the keys revealed.
     const admin = browserless(app.url);
-    const adminSignIn = await signIn(admin, ADMIN, "/admin");
+    const adminSignIn = await signInByEmail(admin, smtp, ADMIN, "/admin");
     const made = await trpcMutation(admin, "settings.createApiToken", { name: "dump test" });
     expect(made.status).toBe(200);
     const apiToken: string = (await made.json()).result.data.token;

@@ -35,10 +35,9 @@ export const location = (res: Response, appUrl: string) => {
   return loc ? new URL(loc, appUrl) : null;
 };
 
-/** Asks for a sign-in link the way next-auth's client does, and returns the link from the email. */
-export async function requestLink(client: Browserless, catcher: SmtpCatcher, email: string, callbackUrl?: string) {
+/** Asks for a sign-in link the way next-auth's client does; returns next-auth's answer. */
+export async function askForLink(client: Browserless, email: string, callbackUrl?: string) {
   const csrf = await (await client.request("/api/auth/csrf")).json();
-  const before = catcher.messages.length;
   const form = new URLSearchParams({ email, csrfToken: csrf.csrfToken, json: "true" });
   if (callbackUrl) form.set("callbackUrl", callbackUrl);
   const res = await client.request("/api/auth/signin/email", {
@@ -47,7 +46,13 @@ export async function requestLink(client: Browserless, catcher: SmtpCatcher, ema
     body: form,
   });
   expect(res.status).toBe(200);
-  const body = await res.json();
+  return res.json();
+}
+
+/** Asks for a sign-in link and returns the link from the email. */
+export async function requestLink(client: Browserless, catcher: SmtpCatcher, email: string, callbackUrl?: string) {
+  const before = catcher.messages.length;
+  const body = await askForLink(client, email, callbackUrl);
   const message = await catcher.waitFor(before + 1);
   const link = signInLinkIn(message.text);
   expect(link, message.text).toBeDefined();
@@ -83,4 +88,13 @@ export async function followLink(client: Browserless, link: string) {
   const callback = location(go, client.appUrl)!;
   expect(callback.pathname).toBe("/api/auth/callback/email");
   return client.request(callback.toString());
+}
+
+/** Signs in through an emailed link; returns the link's token and the session cookie it set. */
+export async function signInByEmail(client: Browserless, catcher: SmtpCatcher, email: string, callbackUrl: string) {
+  const { link } = await requestLink(client, catcher, email, callbackUrl);
+  expect((await followLink(client, link)).status).toBe(302);
+  const cookie = client.jar.get("next-auth.session-token");
+  expect(cookie).toBeTruthy();
+  return { linkToken: new URL(link).searchParams.get("token")!, cookie: cookie! };
 }
