@@ -1,13 +1,14 @@
 import { EnvError, env, resetEnvCache } from "@/server/env";
 import { closeDb, db, pool } from "@/server/db/client";
 import { migrate } from "@/server/db/migrate";
-import { ensureSigningKey } from "@/server/domain/tokens/keyring";
+import { SealedUnderAnotherSecretError } from "@/server/domain/secret-box";
+import { activeSigningKey, ensureSigningKey } from "@/server/domain/tokens/keyring";
 
 const holder = globalThis as unknown as { __keysteadBoot?: Promise<void> };
 
 /**
  * Everything a process needs before it serves or works: valid settings, a database (embedded when
- * DATABASE_URL is unset), migrations applied, a signing key. Runs once per process.
+ * DATABASE_URL is unset), migrations applied, a signing key this AUTH_SECRET opens. Runs once per process.
  */
 export function boot(): Promise<void> {
   holder.__keysteadBoot ??= doBoot();
@@ -26,6 +27,23 @@ async function doBoot() {
   }
   await migrate(pool());
   await ensureSigningKey(db());
+  await checkSigningKeyOpens();
+}
+
+/**
+ * A changed AUTH_SECRET would otherwise surface as a 500 on every activation: stop at start-up instead, naming both
+ * settings that fix it.
+ */
+async function checkSigningKeyOpens() {
+  try {
+    await activeSigningKey(db());
+  } catch (err) {
+    if (!(err instanceof SealedUnderAnotherSecretError)) throw err;
+    throw new EnvError(
+      "AUTH_SECRET",
+      "the stored signing key was sealed under another secret: restore the old AUTH_SECRET, or set AUTH_SECRET_PREVIOUS to it (then run npm run reseal)",
+    );
+  }
 }
 
 /** Start-up for a process: on a bad setting, print one line naming it and exit. */

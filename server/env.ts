@@ -45,15 +45,23 @@ const urlSetting = (protocols: string[]) =>
     { message: `must be a URL starting with ${protocols.join(" or ")}//` },
   );
 
+const secretSetting = optionalString.refine((v) => v === undefined || v.length >= 16, {
+  message: "must be at least 16 characters (try: openssl rand -base64 32)",
+});
+
+/** `next dev` and vitest set NODE_ENV; every other entry point (`next start`, tsx scripts) must bring AUTH_SECRET. */
+const usesDevelopmentSecret = (nodeEnv: string | undefined) => nodeEnv === "development" || nodeEnv === "test";
+
 const EnvSchema = z
   .object({
-    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    // No default: only an explicit "development" (`next dev`) or "test" (vitest) may run on the development secret.
+    NODE_ENV: z.enum(["development", "production", "test"]).optional(),
     DATABASE_URL: urlSetting(["postgres:", "postgresql:"]),
     APP_URL: urlSetting(["http:", "https:"]).transform((v) => (v ?? "http://localhost:3000").replace(/\/+$/, "")),
     PORT: intSetting(3000, 1),
-    AUTH_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, {
-      message: "must be at least 16 characters (try: openssl rand -base64 32)",
-    }),
+    AUTH_SECRET: secretSetting,
+    /** The secret before AUTH_SECRET: what it sealed still opens until `npm run reseal` has moved it. */
+    AUTH_SECRET_PREVIOUS: secretSetting,
     ADMIN_EMAILS: optionalString.transform((v) =>
       (v ?? "")
         .split(",")
@@ -97,8 +105,15 @@ const EnvSchema = z
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   })
   .superRefine((env, ctx) => {
-    if (env.NODE_ENV === "production" && !env.AUTH_SECRET) {
-      ctx.addIssue({ code: "custom", path: ["AUTH_SECRET"], message: "is required in production" });
+    if (!env.AUTH_SECRET && !usesDevelopmentSecret(env.NODE_ENV)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["AUTH_SECRET"],
+        message:
+          env.NODE_ENV === "production"
+            ? "is required in production"
+            : "is required (only NODE_ENV=development or test may run on the development secret)",
+      });
     }
     if (env.RESEND_API_KEY && env.SMTP_URL) {
       ctx.addIssue({ code: "custom", path: ["SMTP_URL"], message: "set either SMTP_URL or RESEND_API_KEY, not both" });
@@ -137,12 +152,20 @@ export function resetEnvCache() {
   cache.__keysteadEnv = undefined;
 }
 
+/** What `npm run dev` and the tests seal with when AUTH_SECRET is unset (env() refuses that anywhere else). */
+export const DEVELOPMENT_AUTH_SECRET = "keystead-insecure-development-secret";
+
 /**
- * The secret every at-rest encryption key is derived from. Production requires AUTH_SECRET; in development a
- * fixed, loudly-named fallback keeps `npm run dev` zero-config.
+ * The secret every at-rest encryption key is derived from. Outside `npm run dev` and the tests AUTH_SECRET is
+ * required (env() stops otherwise); there a fixed, loudly-named fallback keeps development zero-config.
  */
 export function authSecret(): string {
-  return env().AUTH_SECRET ?? "keystead-insecure-development-secret";
+  return env().AUTH_SECRET ?? DEVELOPMENT_AUTH_SECRET;
+}
+
+/** The secret before the current one, during a rotation: what it sealed still opens (server/domain/secret-box.ts). */
+export function previousAuthSecret(): string | undefined {
+  return env().AUTH_SECRET_PREVIOUS;
 }
 
 export function emailProvider(e: Env = env()): "resend" | "smtp" | "dev" {

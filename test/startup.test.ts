@@ -6,27 +6,7 @@ import { signingKeys } from "@/server/db/schema";
 import { startApp, TEST_AUTH_SECRET } from "./helpers/app";
 import { createTestDatabase, type TestDb } from "./helpers/db";
 import { freePort } from "./helpers/ports";
-
-function runToExit(args: string[], env: Record<string, string>, timeoutMs = 30_000) {
-  return new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd: process.cwd(),
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NEXT_DIST_DIR: process.env.NEXT_DIST_DIR, ...env } as unknown as NodeJS.ProcessEnv,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
-    const t = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`did not exit in time:\n${output}`));
-    }, timeoutMs);
-    child.on("exit", (code) => {
-      clearTimeout(t);
-      resolve({ code, output });
-    });
-  });
-}
+import { runToExit, tsxCli } from "./helpers/processes";
 
 const nextBin = path.join(process.cwd(), "node_modules/next/dist/bin/next");
 
@@ -82,7 +62,7 @@ describe("start-up", () => {
   it("`npm run worker` runs the worker alone against the same database", async () => {
     const database = await createTestDatabase("worker");
     dbs.push(database);
-    const child = spawn(process.execPath, [path.join(process.cwd(), "node_modules/tsx/dist/cli.mjs"), "server/jobs/main.ts"], {
+    const child = spawn(process.execPath, [tsxCli, "server/jobs/main.ts"], {
       cwd: process.cwd(),
       env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url, AUTH_SECRET: TEST_AUTH_SECRET, NODE_ENV: "production" } as unknown as NodeJS.ProcessEnv,
       stdio: ["ignore", "pipe", "pipe"],
