@@ -102,8 +102,7 @@ describe("rotating AUTH_SECRET", () => {
     const wrong = await reseal(database, { AUTH_SECRET: SECRET_A });
     expect(wrong.code).not.toBe(0);
     expect(wrong.output).toMatch(/^Invalid setting AUTH_SECRET: the stored signing key was sealed under another secret/m);
-    // Four app starts and three reseal runs: generous for a loaded machine.
-  }, 300_000);
+  }, 300_000); // four app starts and three reseal runs: generous for a loaded machine
 
   async function expectAdminReveals(client: Browserless, licenseId: string, key: string) {
     const res = await client.request("/api/admin/export/json");
