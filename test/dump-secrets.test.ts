@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashSessionToken } from "@/server/auth/hashed-adapter";
 import { emailOutbox } from "@/server/db/schema";
 import { hashLicenseKey, normalizeLicenseKey } from "@/server/domain/licensing/license-key";
-import { eventually, startApp, TEST_ADMIN_TOKEN, TEST_AUTH_SECRET, type TestApp } from "./helpers/app";
+import { eventually, startApp, TEST_ADMIN_TOKEN, TEST_AUTH_SECRET, TEST_WEBHOOK_SECRET, type TestApp } from "./helpers/app";
 import { randomId, signedWebhook, startFakeStripe, stripeEvent, type FakeStripe } from "./helpers/fake-stripe";
 import { browserless, signInByEmail, type Browserless } from "./helpers/sign-in";
 import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
@@ -17,6 +17,7 @@ import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
  */
 const run = promisify(execFile);
 const ADMIN = "boss@example.com";
+const STRIPE_KEY = "sk_test_dump_0123456789";
 const KEY_PATTERN = /[0-9A-HJKMNP-TV-Z]{5}(?:-[0-9A-HJKMNP-TV-Z]{5}){4}/g;
 
 describe("a database dump", () => {
@@ -29,7 +30,7 @@ describe("a database dump", () => {
     stripe = await startFakeStripe();
     smtp = await startSmtpCatcher();
     app = await startApp({
-      env: { STRIPE_SECRET_KEY: "sk_test_dump", STRIPE_API_URL: stripe.url, SMTP_URL: smtp.url, ADMIN_EMAILS: ADMIN },
+      env: { STRIPE_SECRET_KEY: STRIPE_KEY, STRIPE_API_URL: stripe.url, SMTP_URL: smtp.url, ADMIN_EMAILS: ADMIN },
     });
   });
   afterAll(async () => {
@@ -107,8 +108,11 @@ describe("a database dump", () => {
       "admin's sign-in link token": adminSignIn.linkToken,
       "API token": apiToken,
       "API token without its prefix": apiToken.slice(3),
+      "offline token": activated.body.token,
       ADMIN_API_TOKEN: TEST_ADMIN_TOKEN,
       AUTH_SECRET: TEST_AUTH_SECRET,
+      STRIPE_SECRET_KEY: STRIPE_KEY,
+      STRIPE_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     };
     const found = Object.entries(secrets)
       .filter(([, value]) => dump.includes(value))
