@@ -153,7 +153,7 @@ export function resetEnvCache() {
 }
 
 /** What `npm run dev` and the tests seal with when AUTH_SECRET is unset (env() refuses that anywhere else). */
-export const DEVELOPMENT_AUTH_SECRET = "keystead-insecure-development-secret";
+const DEVELOPMENT_AUTH_SECRET = "keystead-insecure-development-secret";
 
 /**
  * The secret every at-rest encryption key is derived from. Outside `npm run dev` and the tests AUTH_SECRET is
