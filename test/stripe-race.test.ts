@@ -2,12 +2,12 @@ import { eq } from "drizzle-orm";
 import { Logger, run, type Runner } from "graphile-worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeDb } from "@/server/db/client";
-import { emailOutbox, licenses, payments, stripeEvents, stripeSubscriptions } from "@/server/db/schema";
+import { auditLog, customers, emailOutbox, licenses, payments, stripeEvents, stripeSubscriptions } from "@/server/db/schema";
 import { storeStripeEvent, StripeEventEnvelope } from "@/server/domain/billing/store-event";
 import { taskList } from "@/server/jobs/tasks";
 import { eventually } from "./helpers/app";
 import { createTestDatabase, useProcessDatabase, type TestDb } from "./helpers/db";
-import { makePlan } from "./helpers/factories";
+import { makeCustomer, makePlan } from "./helpers/factories";
 import {
   checkoutSessionObject,
   invoiceObject,
@@ -162,5 +162,32 @@ describe("an older read committing after a newer one", () => {
     expect(l.expiresAt?.toISOString()).toBe(mar.toISOString());
     // The receipt, and no "payment failed" for a payment that went through.
     expect(await emailsTo(w.email)).toEqual(["license-issued", "renewal-receipt"]);
+  });
+
+  it("a customer's older email, read first and committed last, does not replace the newer one", async () => {
+    const stripeCustomer = fake.addCustomer({ email: `first-${randomId("x")}@example.com` });
+    const ours = await makeCustomer(db(), stripeCustomer.email);
+    await db().update(customers).set({ stripeCustomerId: stripeCustomer.id }).where(eq(customers.id, ours.id));
+    const [second, third] = [`second-${randomId("x")}@example.com`, `third-${randomId("x")}@example.com`];
+    const customer = async () => (await db().select().from(customers).where(eq(customers.id, ours.id)))[0]!;
+
+    // The customer changes their email twice on Stripe; the first change's job reads it and waits.
+    fake.put({ ...stripeCustomer, email: second });
+    const release = gate();
+    const held = fake.hold(`/v1/customers/${stripeCustomer.id}`, release.promise);
+    const older = await send("customer.updated", { ...stripeCustomer, email: second });
+    await held.arrived;
+    fake.put({ ...stripeCustomer, email: third });
+    const newer = await send("customer.updated", { ...stripeCustomer, email: third });
+    expect((await settled(newer)).status).toBe("processed");
+    expect((await eventRow(older)).status).toBe("pending");
+    expect((await customer()).email).toBe(third);
+
+    release.open();
+    const late = await settled(older);
+    expect((await customer()).email).toBe(third);
+    expect(late).toMatchObject({ status: "processed", result: { changed: false, stale: expect.any(String) } });
+    const changes = await db().select().from(auditLog).where(eq(auditLog.subjectId, ours.id));
+    expect(changes.filter((a) => a.action === "customer.email_changed").map((a) => a.after)).toEqual([{ email: third }]);
   });
 });
