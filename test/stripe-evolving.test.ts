@@ -19,6 +19,7 @@ import {
   pauseResume,
   planChange,
   randomSchedule,
+  recoveredRenewal,
   trial,
   type History,
   type LicenseOutcome,
@@ -36,7 +37,7 @@ import {
  *
  * Runs are sequential: the domain clock follows the history's steps.
  */
-const RANDOM_SCHEDULES = 10;
+const RANDOM_SCHEDULES = 8;
 
 describe("Stripe events delivered while the objects evolve", () => {
   let database: TestDb;
@@ -156,6 +157,10 @@ describe("Stripe events delivered while the objects evolve", () => {
 
   it("incomplete, active, renewed, past due, cancelled", async () => {
     await everySchedule(() => incompleteToCanceled(fake, price.life), RANDOM_SCHEDULES);
+  }, 120_000);
+
+  it("a renewal that fails, is retried and paid, then a cancellation scheduled and undone", async () => {
+    await everySchedule(() => recoveredRenewal(fake, price.life), RANDOM_SCHEDULES);
   }, 120_000);
 
   it("a trial that is paid at its end and renews", async () => {

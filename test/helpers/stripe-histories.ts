@@ -204,6 +204,64 @@ export function incompleteToCanceled(fake: FakeStripe, priceId: string): History
   };
 }
 
+/**
+ * A renewal's payment fails (the same invoice open, then paid by Stripe's retry), then a cancellation is
+ * scheduled for the period end and undone. The plan behind `priceId` must have 7 grace days.
+ */
+export function recoveredRenewal(fake: FakeStripe, priceId: string): History {
+  const [jan, feb, mar] = [day("2031-01-01"), day("2031-02-01"), day("2031-03-01")];
+  const w = subscriptionWorld(fake, { tag: "retry", priceId, periodStart: jan, periodEnd: feb });
+  const inv1 = w.invoice({ billingReason: "subscription_create", periodStart: jan, periodEnd: feb });
+  const inv2Id = randomId("in");
+  const pi2 = randomId("pi");
+  const inv2 = (status: "open" | "paid") => w.invoice({ id: inv2Id, status, paymentIntent: pi2, billingReason: "subscription_cycle", periodStart: feb, periodEnd: mar });
+  const s0 = { sub: w.sub({ status: "active", latestInvoice: inv1.id }), session: w.session() };
+  const s1 = { sub: w.sub({ status: "past_due", periodStart: feb, periodEnd: mar, latestInvoice: inv2Id }), inv2: inv2("open") };
+  const s2 = { sub: w.sub({ status: "active" }), inv2: inv2("paid") };
+  const s3 = w.sub({ cancelAtPeriodEnd: true, cancelAt: mar });
+  const s4 = w.sub({ cancelAtPeriodEnd: false, cancelAt: null });
+  return {
+    name: "renewal fails, retried and paid, cancellation scheduled then undone",
+    email: w.email,
+    sessionId: w.sessionId,
+    issuesFrom: 0,
+    steps: [
+      {
+        name: "active",
+        at: at("2031-01-01T00:10:00Z"),
+        objects: [s0.sub, s0.session, inv1],
+        events: [ev("session", "checkout.session.completed", s0.session), ev("sub", "customer.subscription.created", s0.sub), ev("inv1", "invoice.paid", inv1)],
+      },
+      {
+        name: "payment failed",
+        at: at("2031-02-01T01:00:00Z"),
+        objects: [s1.inv2, s1.sub],
+        events: [ev("inv2", "invoice.payment_failed", s1.inv2), ev("sub", "customer.subscription.updated", s1.sub)],
+      },
+      {
+        name: "retry paid",
+        at: at("2031-02-03T00:00:00Z"),
+        objects: [s2.inv2, s2.sub],
+        events: [ev("inv2", "invoice.paid", s2.inv2), ev("inv2", "invoice.payment_succeeded", s2.inv2), ev("sub", "customer.subscription.updated", s2.sub)],
+      },
+      { name: "cancellation scheduled", at: at("2031-02-10T00:00:00Z"), objects: [s3], events: [ev("sub", "customer.subscription.updated", s3)] },
+      { name: "cancellation undone", at: at("2031-02-12T00:00:00Z"), objects: [s4], events: [ev("sub", "customer.subscription.updated", s4)] },
+    ],
+    expected: { status: "active", statusReason: null, expiresAt: mar.toISOString(), cancelAt: null, autoRenews: true, trialEndsAt: null },
+    emails: (id) => [
+      issued(id, w.sessionId),
+      // Only if the invoice was first read while still open: read late, it is already paid.
+      paymentFailed(id, s1.inv2, day("2031-02-08"), (seen) => seen.togetherAt("license", "inv2") === 1),
+      // Its paid version is read at the retry or later, and sets the expiry from then on.
+      receipt(id, s2.inv2, mar, undefined),
+      {
+        email: { template: "cancellation-scheduled", props: { licenseId: id, endsAt: mar.toISOString() } },
+        when: (seen) => seen.sawWithLicense(3),
+      },
+    ],
+  };
+}
+
 /** A free trial with a $0 first invoice, then either paid at its end and renewed, or its payment failed and the subscription cancelled. */
 export function trial(fake: FakeStripe, priceId: string, ending: "converts" | "lapses"): History {
   const [jan1, jan15, feb15, mar15] = [day("2031-01-01"), day("2031-01-15"), day("2031-02-15"), day("2031-03-15")];
