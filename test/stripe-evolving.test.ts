@@ -32,12 +32,14 @@ import {
  * holds every object in its final state; here the fake API moves through a history step by step, and each
  * delivery is processed against the state Stripe is in at that moment, so processing reads intermediate states
  * (a subscription still past due, a trial not yet paid). Every schedule (in order, everything late and reversed,
- * and seeded random ones with redeliveries, replays under new ids, and events only reconciliation finds) must
+ * and seeded random ones with redeliveries, replays under new ids, events only reconciliation finds, some with
+ * each step's deliveries processed at the same time) must
  * end in the license a clean in-order run leaves, owing exactly the emails its observations call for, once.
  *
  * Runs are sequential: the domain clock follows the history's steps.
  */
 const RANDOM_SCHEDULES = 8;
+const TOGETHER_SCHEDULES = 3;
 
 describe("Stripe events delivered while the objects evolve", () => {
   let database: TestDb;
@@ -76,16 +78,32 @@ describe("Stripe events delivered while the objects evolve", () => {
       expect(["processed", "ignored"], `${schedule.name}: ${JSON.stringify(outcome)}`).toContain(outcome.status);
       log.push({ step, about: about.get(eventId)! });
     };
+    /** Processes these events at the same time; a lost race (deadlock, serialization) is retried, as our backoff would. */
+    const processTogether = async (eventIds: string[], step: number) => {
+      let pending = eventIds;
+      for (let round = 0; pending.length > 0; round++) {
+        expect(round, `${schedule.name}: events still pending`).toBeLessThan(5);
+        const outcomes = await Promise.all(pending.map((id) => processStripeEvent(id, deps)));
+        outcomes.forEach((o, i) => {
+          expect(["processed", "ignored", "retrying"], `${schedule.name}: ${JSON.stringify(o)}`).toContain(o.status);
+          if (o.status !== "retrying") log.push({ step, about: about.get(pending[i]!)! });
+        });
+        pending = pending.filter((_, i) => outcomes[i]!.status === "retrying");
+      }
+    };
     for (const [k, step] of h.steps.entries()) {
       setClock(() => step.at);
       for (const o of step.objects) fake.put(o);
+      const stored: string[] = [];
       for (const d of schedule.at[k]!) {
         if (!about.has(d.event.id)) counts.replayed++;
         about.set(d.event.id, d.about);
         // A redelivery of an event we already have is neither stored nor processed again.
-        if (await storeStripeEvent(database.db, StripeEventEnvelope.parse(d.event), "webhook")) await process(d.event.id, k);
-        else counts.redelivered++;
+        if (!(await storeStripeEvent(database.db, StripeEventEnvelope.parse(d.event), "webhook"))) counts.redelivered++;
+        else if (schedule.together) stored.push(d.event.id);
+        else await process(d.event.id, k);
       }
+      await processTogether(stored, k);
     }
     // The reconciliation finds what the webhook never brought, at the last step.
     const run = await reconcileStripeEvents({ db: database.db, stripe: deps.stripe });
@@ -135,7 +153,11 @@ describe("Stripe events delivered while the objects evolve", () => {
     expect(reference.emails.map(canonical).sort()).toEqual(clean.emails(reference.licenseId).map((e) => canonical(e.email)).sort());
     expectEmails(clean, reference, `${clean.name}, in order`);
 
-    const schedules: ((h: History) => Schedule)[] = [allLateReversed, ...Array.from({ length: seeds }, (_, i) => (h: History) => randomSchedule(h, 1000 + i))];
+    const schedules: ((h: History) => Schedule)[] = [
+      allLateReversed,
+      ...Array.from({ length: seeds }, (_, i) => (h: History) => randomSchedule(h, 1000 + i)),
+      ...Array.from({ length: TOGETHER_SCHEDULES }, (_, i) => (h: History) => randomSchedule(h, 2000 + i, { together: true })),
+    ];
     const outcomes: boolean[][] = [];
     const total = { redelivered: 0, replayed: 0, reconciled: 0 };
     for (const schedule of schedules) {

@@ -399,6 +399,8 @@ export type Schedule = {
   at: Delivery[][];
   /** Never delivered by the webhook: only the reconciliation's listing brings them. */
   lost: Delivery[];
+  /** Each step's deliveries are processed at the same time (as several workers would), not one after another. */
+  together?: boolean;
 };
 
 /** Each event as Stripe sends it: at its own step, in order, once. */
@@ -427,9 +429,9 @@ export function seeded(seed: number) {
 /**
  * A random schedule: each event is delivered at its own step or later (never before Stripe sends it), some are
  * lost (reconciliation finds them), some come twice under their own id (a redelivery) or again under a new id (a
- * sibling event or a replay), and each step's deliveries are shuffled.
+ * sibling event or a replay), and each step's deliveries are shuffled (or, `together`, processed at once).
  */
-export function randomSchedule(h: History, seed: number): Schedule {
+export function randomSchedule(h: History, seed: number, opts: { together?: boolean } = {}): Schedule {
   const rand = seeded(seed);
   const n = h.steps.length;
   const later = (k: number) => k + Math.floor(rand() * (n - k));
@@ -449,5 +451,5 @@ export function randomSchedule(h: History, seed: number): Schedule {
       [slot[i], slot[j]] = [slot[j]!, slot[i]!];
     }
   }
-  return { name: `random #${seed}`, at, lost };
+  return { name: `random #${seed}${opts.together ? ", each step at once" : ""}`, at, lost, together: opts.together };
 }
