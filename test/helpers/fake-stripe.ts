@@ -393,6 +393,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     if (held >= 0) {
       const [hold] = holds.splice(held, 1);
       holdAnswer(res, hold!.release);
+      // Its waiters run after this handler has built the answer below: they see the request in, the state read.
       hold!.arrived();
     }
 
