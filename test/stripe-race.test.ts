@@ -164,6 +164,31 @@ describe("an older read committing after a newer one", () => {
     expect(await emailsTo(w.email)).toEqual(["license-issued", "renewal-receipt"]);
   });
 
+  it("a checkout whose subscription read is older than one already applied issues the license from the newer one", async () => {
+    const email = `race-${randomId("x")}@example.com`;
+    const customer = fake.addCustomer({ email });
+    const spec: SubscriptionSpec = { id: randomId("sub"), itemId: randomId("si"), customer: customer.id, priceId, status: "active", periodStart: day("2031-01-01"), periodEnd: day("2031-02-01") };
+    fake.put(subscriptionObject(spec));
+    const session = fake.put(checkoutSessionObject({ email, mode: "subscription", subscription: spec.id, customer: customer.id, payment_intent: null }));
+    fake.lineItems.set(session.id, [lineItemObject({ priceId })]);
+
+    // The checkout's job reads the session, then the subscription in its first period: that answer waits.
+    const release = gate();
+    const held = fake.hold(`/v1/subscriptions/${spec.id}`, release.promise);
+    const older = await send("checkout.session.completed", session);
+    await held.arrived;
+    // Meanwhile the subscription renews and two more seats are bought; that job finds no license yet and keeps the facts.
+    const renewed = fake.put(subscriptionObject({ ...spec, quantity: 2, periodStart: day("2031-02-01"), periodEnd: day("2031-03-01") }));
+    const newer = await send("customer.subscription.updated", renewed);
+    expect(await settled(newer)).toMatchObject({ status: "processed", result: { licenses: [] } });
+
+    release.open();
+    expect((await settled(older)).status).toBe("processed");
+    const [l] = await db().select().from(licenses).where(eq(licenses.stripeCheckoutSessionId, session.id));
+    expect(l).toMatchObject({ status: "active", maxActivations: 4 });
+    expect(l!.expiresAt?.toISOString()).toBe(day("2031-03-01").toISOString());
+  });
+
   it("a customer's older email, read first and committed last, does not replace the newer one", async () => {
     const stripeCustomer = fake.addCustomer({ email: `first-${randomId("x")}@example.com` });
     const ours = await makeCustomer(db(), stripeCustomer.email);
