@@ -15,7 +15,8 @@ const TEST_WEBHOOK_SECRET = "whsec_test_secret_0123456789";
 /**
  * A small fake of the Stripe API that the real stripe SDK talks to (point STRIPE_API_URL at `url`). Objects
  * are built from test/fixtures/stripe (Stripe's own shapes) with ids, status and amounts overridden per test.
- * It records every request, and can be switched "down" to answer 500 or drop connections.
+ * It records every request, can be switched "down" to answer 500 or drop connections, and can hold one answer
+ * back (the state it read, sent later) to produce a slow read that returns after a newer one.
  */
 
 /** Stripe's own object and event shapes, kept in the repository (see its README for where they come from). */
@@ -308,8 +309,16 @@ export type FakeStripe = {
   addCheckoutSession: (over: Json & { email?: string | null }, lineItems: LineItemSpec[]) => Json;
   addCustomer: (over?: Json) => Json;
   addEvent: (event: Json) => void;
-  /** Stores (or replaces) any object by its id: what the API serves from now on. */
+  /**
+   * Stores (or replaces) any object by its id: what the API serves from now on. Checkout sessions and customers
+   * go where their routes read them, so a history can move every object forward with one call per object.
+   */
   put: <T extends Json>(object: T) => T;
+  /**
+   * The next GET of `path` is answered with what the fake holds when the request arrives, but the answer is only
+   * sent once `release` settles: a read that started first and returns last. `arrived` resolves when it came.
+   */
+  hold: (path: string, release: Promise<unknown>) => { arrived: Promise<void> };
   /** Marks a customer deleted, as GET /v1/customers/:id then answers. */
   deleteCustomer: (id: string) => void;
   /** false: serve normally; "500": answer every request with a Stripe api_error; "destroy": drop the socket. */
@@ -326,6 +335,7 @@ const stripeError = (res: http.ServerResponse, status: number, type: string, mes
 export async function startFakeStripe(): Promise<FakeStripe> {
   let down: false | "500" | "destroy" = false;
   const sockets = new Set<Socket>();
+  const holds: { path: string; release: Promise<unknown>; arrived: () => void }[] = [];
   const fake = {
     requests: [] as FakeRequest[],
     sessions: new Map<string, Json>(),
@@ -347,6 +357,23 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     res.writeHead(200, { "content-type": "application/json", "request-id": randomId("req") });
     res.end(JSON.stringify(body));
   };
+  // The answer is built now (from the objects as they are), and written once the release settles.
+  const holdAnswer = (res: http.ServerResponse, release: Promise<unknown>) => {
+    const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => http.ServerResponse;
+    const end = res.end.bind(res) as (...a: unknown[]) => http.ServerResponse;
+    let head: unknown[] = [];
+    Object.assign(res, {
+      writeHead: (...a: unknown[]) => ((head = a), res),
+      end: (...a: unknown[]) => {
+        const send = () => {
+          writeHead(...head);
+          end(...a);
+        };
+        void release.then(send, send);
+        return res;
+      },
+    });
+  };
   const missing = (res: http.ServerResponse, what: string, id: string) =>
     stripeError(res, 404, "invalid_request_error", `No such ${what}: '${id}'`, "resource_missing");
 
@@ -362,6 +389,13 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       return stripeError(res, 401, "invalid_request_error", "Invalid API Key provided.");
     }
     if (req.method !== "GET") return stripeError(res, 405, "invalid_request_error", `The fake serves GET only.`);
+    const held = holds.findIndex((h) => h.path === u.pathname);
+    if (held >= 0) {
+      const [hold] = holds.splice(held, 1);
+      holdAnswer(res, hold!.release);
+      // Its waiters run after this handler has built the answer below: they see the request in, the state read.
+      hold!.arrived();
+    }
 
     let m: RegExpMatchArray | null;
     if ((m = u.pathname.match(/^\/v1\/checkout\/sessions\/([^/]+)\/line_items$/))) {
@@ -419,8 +453,15 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       fake.events.unshift(event);
     },
     put<T extends Json>(object: T): T {
-      fake.objects.set(object.id, object);
+      const store = object.object === "checkout.session" ? fake.sessions : object.object === "customer" ? fake.customers : fake.objects;
+      store.set(object.id, object);
       return object;
+    },
+    hold(path: string, release: Promise<unknown>) {
+      let arrived!: () => void;
+      const came = new Promise<void>((resolve) => (arrived = resolve));
+      holds.push({ path, release, arrived });
+      return { arrived: came };
     },
     deleteCustomer(id: string) {
       fake.customers.set(id, { id, object: "customer", deleted: true });

@@ -13,6 +13,11 @@ export const customers = pgTable(
     createdAt: createdAt(),
     /** Set when the Stripe customer is deleted; licenses stay, and the Stripe id is kept (Stripe never reuses ids). */
     deletedAt: ts("deleted_at"),
+    /**
+     * When the linked Stripe customer was last read for the email and deletion above (customer events). Reads
+     * happen outside the transaction, so two jobs can cross: one whose read started earlier never overwrites a later one.
+     */
+    stripeObservedAt: ts("stripe_observed_at"),
   },
   (t) => [
     uniqueIndex("customers_email_lower_unique").on(sql`lower(${t.email})`),

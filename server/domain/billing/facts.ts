@@ -63,7 +63,7 @@ export type DisputeFacts = {
 };
 
 // The read time is taken before the request leaves: whatever the answer says was true at least then.
-const readClock = () => new Date();
+export const readClock = () => new Date();
 
 export async function readSubscription(stripe: Stripe, id: string): Promise<SubscriptionFacts> {
   const observedAt = readClock();

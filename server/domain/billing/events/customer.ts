@@ -3,11 +3,12 @@ import { and, eq, ne, sql } from "drizzle-orm";
 import { customers } from "@/server/db/schema";
 import { recordAudit } from "@/server/domain/audit/record";
 import { now } from "@/server/domain/clock";
+import { readClock } from "../facts";
 import { handler } from "./handler";
 
 export const CUSTOMER_EVENTS = ["customer.updated", "customer.deleted"] as const;
 
-type CustomerSnapshot = { id: string; deleted: boolean; email: string | null; name: string | null };
+type CustomerSnapshot = { id: string; deleted: boolean; email: string | null; name: string | null; observedAt: Date };
 
 /**
  * Keeps our customer in line with the Stripe customer it is linked to (customers.stripe_customer_id), read from
@@ -17,18 +18,20 @@ type CustomerSnapshot = { id: string; deleted: boolean; email: string | null; na
  *  - email changed: ours follows, unless another of our customers already has that email. Then ours is left as
  *    it is and the conflict is recorded (event result and audit row) for an admin to resolve: merging two
  *    customers' licenses is not something to do silently on a webhook.
+ * A read that started before the one last applied (two jobs for this customer crossed) changes nothing.
  */
 export const customerHandler = handler({
   objectPrefixes: ["cus_"],
   read: async (stripe, id): Promise<CustomerSnapshot> => {
+    const observedAt = readClock();
     try {
       const c = await stripe.customers.retrieve(id);
-      if ("deleted" in c && c.deleted) return { id, deleted: true, email: null, name: null };
+      if ("deleted" in c && c.deleted) return { id, deleted: true, email: null, name: null, observedAt };
       const live = c as Stripe.Customer;
-      return { id, deleted: false, email: live.email ?? null, name: live.name ?? null };
+      return { id, deleted: false, email: live.email ?? null, name: live.name ?? null, observedAt };
     } catch (err) {
       if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === "resource_missing") {
-        return { id, deleted: true, email: null, name: null };
+        return { id, deleted: true, email: null, name: null, observedAt };
       }
       throw err;
     }
@@ -39,10 +42,14 @@ export const customerHandler = handler({
       return { status: "ignored", result: { stripeCustomerId: snap.id, reason: "No customer of ours is linked to this Stripe customer." } };
     }
     const base = { stripeCustomerId: snap.id, customerId: ours.id };
+    if (ours.stripeObservedAt && ours.stripeObservedAt > snap.observedAt) {
+      return { status: "processed", result: { ...base, changed: false, stale: "A later read of this Stripe customer was already applied." } };
+    }
+    const observed = () => tx.update(customers).set({ stripeObservedAt: snap.observedAt }).where(eq(customers.id, ours.id));
     if (snap.deleted) {
       if (ours.deletedAt) return { status: "processed", result: { ...base, deleted: true, changed: false } };
       const at = now();
-      await tx.update(customers).set({ deletedAt: at }).where(eq(customers.id, ours.id));
+      await tx.update(customers).set({ deletedAt: at, stripeObservedAt: snap.observedAt }).where(eq(customers.id, ours.id));
       await recordAudit(tx, actor, {
         action: "customer.stripe_deleted",
         subjectType: "customer",
@@ -54,6 +61,7 @@ export const customerHandler = handler({
     }
     const email = snap.email?.trim();
     if (!email || email.toLowerCase() === ours.email.toLowerCase()) {
+      await observed();
       return { status: "processed", result: { ...base, changed: false } };
     }
     const [other] = await tx
@@ -61,6 +69,7 @@ export const customerHandler = handler({
       .from(customers)
       .where(and(sql`lower(${customers.email}) = lower(${email})`, ne(customers.id, ours.id)));
     if (other) {
+      await observed();
       await recordAudit(tx, actor, {
         action: "customer.email_conflict",
         subjectType: "customer",
@@ -75,7 +84,7 @@ export const customerHandler = handler({
         result: { ...base, changed: false, conflict: { email, heldByCustomerId: other.id } },
       };
     }
-    await tx.update(customers).set({ email, name: ours.name ?? snap.name }).where(eq(customers.id, ours.id));
+    await tx.update(customers).set({ email, name: ours.name ?? snap.name, stripeObservedAt: snap.observedAt }).where(eq(customers.id, ours.id));
     await recordAudit(tx, actor, {
       action: "customer.email_changed",
       subjectType: "customer",

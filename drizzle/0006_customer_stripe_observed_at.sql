@@ -1,0 +1,1 @@
+ALTER TABLE "customers" ADD COLUMN "stripe_observed_at" timestamp with time zone;
