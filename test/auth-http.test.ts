@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emailOutbox, sessions, usageDaily, users } from "@/server/db/schema";
 import { eventually, startApp, type TestApp } from "./helpers/app";
 import { makeCustomer, makeLicense } from "./helpers/factories";
-import { signInLinkIn } from "./helpers/browser";
+import { browserless, confirmForm, requestLink, type Browserless } from "./helpers/sign-in";
 import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
 
 // The real built app: the proxy and layouts send anonymous visitors to sign in, and the email link signs in
@@ -22,61 +22,14 @@ afterAll(async () => {
   await catcher?.stop();
 });
 
-/** A fetch that keeps cookies like a browser would (enough of one for next-auth). */
-function browserless() {
-  const jar = new Map<string, string>();
-  const request = async (path: string, init: RequestInit = {}) => {
-    const headers = new Headers(init.headers);
-    if (jar.size) headers.set("cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
-    const res = await fetch(path.startsWith("http") ? path : app.url + path, { ...init, headers, redirect: "manual" });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(";");
-      const eq = pair!.indexOf("=");
-      const name = pair!.slice(0, eq);
-      const value = pair!.slice(eq + 1);
-      if (value === "" || /max-age=0|expires=thu, 01 jan 1970/i.test(c)) jar.delete(name);
-      else jar.set(name, value);
-    }
-    return res;
-  };
-  return { jar, request };
-}
-
-/** Asks for a sign-in link the way next-auth's client does, and returns the link from the email. */
-async function requestLink(client: ReturnType<typeof browserless>, email: string, callbackUrl?: string) {
-  const csrf = await (await client.request("/api/auth/csrf")).json();
-  const before = catcher.messages.length;
-  const form = new URLSearchParams({ email, csrfToken: csrf.csrfToken, json: "true" });
-  if (callbackUrl) form.set("callbackUrl", callbackUrl);
-  const res = await client.request("/api/auth/signin/email", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: form,
-  });
-  expect(res.status).toBe(200);
-  const body = await res.json();
-  const message = await catcher.waitFor(before + 1);
-  const link = signInLinkIn(message.text);
-  expect(link, message.text).toBeDefined();
-  return { answer: body, message, link: link! };
-}
+const person = () => browserless(app.url);
 
 const location = (res: Response) => {
   const loc = res.headers.get("location");
   return loc ? new URL(loc, app.url) : null;
 };
 
-/** The hidden fields of the confirm page's form, as a browser would post them. */
-function confirmForm(html: string): URLSearchParams {
-  expect(html).toContain('action="/signin/confirm/go"');
-  const form = new URLSearchParams();
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)) {
-    form.set(m[1]!, m[2]!.replaceAll("&amp;", "&").replaceAll("&quot;", '"').replaceAll("&lt;", "<").replaceAll("&gt;", ">"));
-  }
-  return form;
-}
-
-const postConfirm = (client: ReturnType<typeof browserless>, form: URLSearchParams, origin = app.url) =>
+const postConfirm = (client: Browserless, form: URLSearchParams, origin = app.url) =>
   client.request("/signin/confirm/go", {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", origin },
@@ -87,7 +40,7 @@ const postConfirm = (client: ReturnType<typeof browserless>, form: URLSearchPara
  * Follows an emailed link as a person does: opens the confirm page, presses its button, and returns
  * next-auth's answer to the callback the button leads to.
  */
-async function followLink(client: ReturnType<typeof browserless>, link: string) {
+async function followLink(client: Browserless, link: string) {
   const page = await client.request(link);
   expect(page.status).toBe(200);
   const go = await postConfirm(client, confirmForm(await page.text()));
@@ -124,8 +77,8 @@ describe("signing in with an emailed link", () => {
   it("a customer gets the link by email (never stored in clear), lands in the portal and sees only the portal", async () => {
     const customer = await makeCustomer(app.database.db, "Carla@Example.com");
     await makeLicense(app.database.db, { customerId: customer.id });
-    const client = browserless();
-    const { answer, message, link } = await requestLink(client, "carla@example.com", "/portal");
+    const client = person();
+    const { answer, message, link } = await requestLink(client, catcher, "carla@example.com", "/portal");
     // next-auth answers with its own verify-request URL, which redirects to our page.
     const verify = await client.request(answer.url);
     expect(location(verify)!.pathname).toBe("/signin/check-email");
@@ -166,7 +119,7 @@ describe("signing in with an emailed link", () => {
     expect(summary.status).toBe(403);
 
     // The link works once.
-    const stranger = browserless();
+    const stranger = person();
     const again = await followLink(stranger, link);
     const errorPage = await stranger.request(location(again)!.toString());
     expect(location(errorPage)!.pathname).toBe("/signin");
@@ -176,9 +129,9 @@ describe("signing in with an emailed link", () => {
   });
 
   it("an admin email (any case) lands in the admin app, and signing out ends the session", async () => {
-    const client = browserless();
+    const client = person();
     // What the sign-in form sends when no page asked for sign-in: /signin/continue sends admins to /admin.
-    const { link } = await requestLink(client, "BOSS@example.com", "/signin/continue");
+    const { link } = await requestLink(client, catcher, "BOSS@example.com", "/signin/continue");
     expect(new URL(link).searchParams.get("email")).toBe(ADMIN);
     const callback = await followLink(client, link);
     expect(location(callback)!.pathname).toBe("/signin/continue");
@@ -212,12 +165,12 @@ describe("signing in with an emailed link", () => {
   });
 
   it("survives mail scanners opening the link, and refuses the link posted from another site", async () => {
-    const client = browserless();
-    const { link } = await requestLink(client, "scanned@example.com", "/portal");
+    const client = person();
+    const { link } = await requestLink(client, catcher, "scanned@example.com", "/portal");
     expect(new URL(link).pathname).toBe("/signin/confirm");
 
     // A scanner opens the link, several times: each sees the confirm page, and nothing is spent.
-    const scanner = browserless();
+    const scanner = person();
     for (let i = 0; i < 3; i++) {
       const page = await scanner.request(link);
       expect(page.status).toBe(200);
@@ -228,7 +181,7 @@ describe("signing in with an emailed link", () => {
     // Another site's form posting the link (login CSRF) is refused, and does not spend it either.
     const form = confirmForm(await (await client.request(link)).text());
     expect(form.get("token")).toBe(new URL(link).searchParams.get("token"));
-    const forged = await postConfirm(browserless(), form, "https://evil.example");
+    const forged = await postConfirm(person(), form, "https://evil.example");
     expect(forged.status).toBe(403);
     expect((await forged.json()).error.code).toBe("FORBIDDEN");
 
@@ -245,31 +198,82 @@ describe("signing in with an emailed link", () => {
     const html = await page.text();
     expect(html).toContain("This link is incomplete");
     expect(html).not.toContain('action="/signin/confirm/go"');
-    const go = await postConfirm(browserless(), new URLSearchParams({ email: "cut@example.com" }));
+    const go = await postConfirm(person(), new URLSearchParams({ email: "cut@example.com" }));
     expect(go.status).toBe(303);
     expect(location(go)!.pathname).toBe("/signin");
     expect(location(go)!.searchParams.get("error")).toBe("Verification");
     expect((await fetch(`${app.url}/signin/confirm/go`, { redirect: "manual" })).status).toBe(405);
   });
 
-  it("refuses a bad address in words, and limits how many links one address gets", async () => {
-    const client = browserless();
-    const csrf = await (await client.request("/api/auth/csrf")).json();
-    const post = (email: string) =>
-      client.request("/api/auth/signin/email", {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ email, csrfToken: csrf.csrfToken, json: "true" }),
-      });
-    const bad = await (await post("not-an-email")).json();
-    expect(new URL(bad.url).searchParams.get("error")).toBe("EmailSignin");
-    const page = await (await fetch(bad.url)).text();
-    expect(page).toContain("We could not send the sign-in email");
+  it("a crafted callback link (GET or POST) signs no one in and spends nothing; the confirm button still does", async () => {
+    const attacker = person();
+    const { link } = await requestLink(attacker, catcher, "mallory@example.com", "/portal");
+    const params = new URL(link).searchParams;
+    const callback = `/api/auth/callback/email?${params}`;
+    const tokenRows = async () => (await app.database.pool.query("select count(*)::int as n from verification_tokens where identifier = $1", ["mallory@example.com"])).rows[0].n;
+    const sessionRows = async () => (await app.database.pool.query("select count(*)::int as n from sessions s join users u on u.id = s.user_id where u.email = $1", ["mallory@example.com"])).rows[0].n;
+    expect(await tokenRows()).toBe(1);
 
-    const answers = [];
-    for (let i = 0; i < 6; i++) answers.push(new URL((await (await post("flood@example.com")).json()).url));
-    expect(answers.slice(0, 5).map((u) => u.pathname)).toEqual(Array(5).fill("/api/auth/verify-request"));
-    expect(answers[5]!.searchParams.get("error")).toBe("EmailSignin");
+    // The victim's browser is made to open the attacker's raw callback link, or to post it from a page elsewhere.
+    const victim = person();
+    const attempts = [
+      await victim.request(callback),
+      await victim.request(callback, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://evil.example" }, body: "" }),
+    ];
+    // The attacker's own confirm cookie is for the attacker's browser; a cookie for another token proves nothing.
+    const go = await postConfirm(attacker, confirmForm(await (await attacker.request(link)).text()));
+    expect(go.status).toBe(303);
+    const confirmCookie = go.headers.getSetCookie().find((c) => c.startsWith("keystead.sign-in-confirmed="))!;
+    expect(confirmCookie).toMatch(/; Path=\/api\/auth\/callback\/email; Max-Age=\d+; HttpOnly; SameSite=Lax/);
+    const otherToken = new URLSearchParams(params);
+    otherToken.set("token", "0".repeat(64));
+    attempts.push(await attacker.request(`/api/auth/callback/email?${otherToken}`));
+
+    for (const res of attempts) {
+      // Sent to the confirm page with the link's own parameters: a real person who got here still has the button.
+      expect(res.status).toBe(303);
+      expect(location(res)!.pathname).toBe("/signin/confirm");
+      expect(res.headers.getSetCookie().filter((c) => c.includes("session-token"))).toEqual([]);
+    }
+    expect(location(attempts[0]!)!.search).toBe(new URL(link).search);
+    expect(victim.jar.has("next-auth.session-token")).toBe(false);
+    expect(await sessionRows()).toBe(0);
+    expect(await tokenRows()).toBe(1);
+
+    // The person who asked for the link presses the button: signed in, the token spent, the confirm cookie gone.
+    const signedIn = await attacker.request(location(go)!.toString());
+    expect(signedIn.status).toBe(302);
+    expect(location(signedIn)!.pathname).toBe("/portal");
+    expect(attacker.jar.has("next-auth.session-token")).toBe(true);
+    expect(attacker.jar.has("keystead.sign-in-confirmed")).toBe(false);
+    expect(await sessionRows()).toBe(1);
+    expect(await tokenRows()).toBe(0);
+  });
+
+  it("refuses the confirm post from another site whether it names its origin or only Sec-Fetch-Site", async () => {
+    const form = new URLSearchParams({ token: "a".repeat(64), email: "x@example.com", callbackUrl: "/portal" });
+    for (const headers of [{ origin: "https://evil.example" }, { origin: "null" }, { "sec-fetch-site": "cross-site" }]) {
+      const res = await fetch(`${app.url}/signin/confirm/go`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+        body: form,
+        redirect: "manual",
+      });
+      expect(res.status, JSON.stringify(headers)).toBe(403);
+      expect((await res.json()).error.code).toBe("FORBIDDEN");
+      expect(res.headers.getSetCookie()).toEqual([]);
+    }
+    // Our own page's post (and a client that names no site at all) goes on to next-auth.
+    for (const headers of [{ origin: app.url, "sec-fetch-site": "same-origin" }, {}]) {
+      const res = await fetch(`${app.url}/signin/confirm/go`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+        body: form,
+        redirect: "manual",
+      });
+      expect(res.status).toBe(303);
+      expect(new URL(res.headers.get("location")!, app.url).pathname).toBe("/api/auth/callback/email");
+    }
   });
 });
 

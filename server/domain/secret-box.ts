@@ -35,3 +35,7 @@ export function open(purpose: string, sealed: string): Buffer {
 }
 
 export const sha256Hex = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
+
+/** A keyed fingerprint of `data` (HMAC-SHA256 under the purpose's key, base64url): proves we issued it. */
+export const mac = (purpose: string, data: string) =>
+  crypto.createHmac("sha256", keyFor(purpose)).update(data).digest("base64url");
