@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emailOutbox, sessions, usageDaily, users } from "@/server/db/schema";
 import { eventually, startApp, type TestApp } from "./helpers/app";
 import { makeCustomer, makeLicense } from "./helpers/factories";
-import { browserless, confirmForm, requestLink, type Browserless } from "./helpers/sign-in";
+import { browserless, confirmForm, followLink, locationOf, postConfirm, requestLink } from "./helpers/sign-in";
 import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
 
 // The real built app: the proxy and layouts send anonymous visitors to sign in, and the email link signs in
@@ -24,30 +24,7 @@ afterAll(async () => {
 
 const person = () => browserless(app.url);
 
-const location = (res: Response) => {
-  const loc = res.headers.get("location");
-  return loc ? new URL(loc, app.url) : null;
-};
-
-const postConfirm = (client: Browserless, form: URLSearchParams, origin = app.url) =>
-  client.request("/signin/confirm/go", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", origin },
-    body: form,
-  });
-
-/**
- * Follows an emailed link as a person does: opens the confirm page, presses its button, and returns
- * next-auth's answer to the callback the button leads to.
- */
-async function followLink(client: Browserless, link: string) {
-  const page = await client.request(link);
-  expect(page.status).toBe(200);
-  const go = await postConfirm(client, confirmForm(await page.text()));
-  expect(go.status).toBe(303);
-  expect(location(go)!.pathname).toBe("/api/auth/callback/email");
-  return client.request(location(go)!.toString());
-}
+const location = (res: Response) => locationOf(app.url, res);
 
 describe("anonymous visitors", () => {
   it.each([
@@ -252,7 +229,8 @@ describe("signing in with an emailed link", () => {
 
   it("refuses the confirm post from another site whether it names its origin or only Sec-Fetch-Site", async () => {
     const form = new URLSearchParams({ token: "a".repeat(64), email: "x@example.com", callbackUrl: "/portal" });
-    for (const headers of [{ origin: "https://evil.example" }, { origin: "null" }, { "sec-fetch-site": "cross-site" }]) {
+    const foreign: Record<string, string>[] = [{ origin: "https://evil.example" }, { origin: "null" }, { "sec-fetch-site": "cross-site" }];
+    for (const headers of foreign) {
       const res = await fetch(`${app.url}/signin/confirm/go`, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
@@ -264,7 +242,8 @@ describe("signing in with an emailed link", () => {
       expect(res.headers.getSetCookie()).toEqual([]);
     }
     // Our own page's post (and a client that names no site at all) goes on to next-auth.
-    for (const headers of [{ origin: app.url, "sec-fetch-site": "same-origin" }, {}]) {
+    const ours: Record<string, string>[] = [{ origin: app.url, "sec-fetch-site": "same-origin" }, {}];
+    for (const headers of ours) {
       const res = await fetch(`${app.url}/signin/confirm/go`, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded", ...headers },

@@ -27,7 +27,7 @@ export function browserless(baseUrl: string, opts: { localAddress?: string } = {
     }
     return res;
   };
-  return { jar, request };
+  return { baseUrl, jar, request };
 }
 export type Browserless = ReturnType<typeof browserless>;
 
@@ -86,4 +86,40 @@ export function confirmForm(html: string): URLSearchParams {
     form.set(m[1]!, m[2]!.replaceAll("&amp;", "&").replaceAll("&quot;", '"').replaceAll("&lt;", "<").replaceAll("&gt;", ">"));
   }
   return form;
+}
+
+/** Where an answer redirects to, as a URL on the app. */
+export const locationOf = (baseUrl: string, res: Response) => {
+  const loc = res.headers.get("location");
+  return loc ? new URL(loc, baseUrl) : null;
+};
+
+/** Presses the confirm page's button: posts its form from our own origin, as the browser does. */
+export const postConfirm = (client: Browserless, form: URLSearchParams, origin = client.baseUrl) =>
+  client.request("/signin/confirm/go", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin },
+    body: form,
+  });
+
+/**
+ * Follows an emailed link as a person does: opens the confirm page, presses its button, and returns
+ * next-auth's answer to the callback the button leads to.
+ */
+export async function followLink(client: Browserless, link: string) {
+  const page = await client.request(link);
+  expect(page.status).toBe(200);
+  const go = await postConfirm(client, confirmForm(await page.text()));
+  expect(go.status).toBe(303);
+  expect(locationOf(client.baseUrl, go)!.pathname).toBe("/api/auth/callback/email");
+  return client.request(locationOf(client.baseUrl, go)!.toString());
+}
+
+/** Signs `email` in through the emailed link and the confirm button; returns the signed-in client. */
+export async function signIn(baseUrl: string, catcher: SmtpCatcher, email: string) {
+  const client = browserless(baseUrl);
+  const { link } = await requestLink(client, catcher, email);
+  const callback = await followLink(client, link);
+  expect(callback.status).toBe(302);
+  return client;
 }
