@@ -94,8 +94,7 @@ const CONFIRM_MAC_PURPOSE = "sign-in-confirmed";
 const CONFIRM_COOKIE_MAX_AGE_SECONDS = 5 * 60;
 
 /** "__Secure-" over https, so a page served over plain http (a network attacker) cannot set it. */
-export const confirmCookieName = (appUrl = env().APP_URL) =>
-  `${useSecureCookies(appUrl) ? "__Secure-" : ""}keystead.sign-in-confirmed`;
+export const confirmCookieName = () => `${useSecureCookies() ? "__Secure-" : ""}keystead.sign-in-confirmed`;
 
 function confirmCookie(value: string, maxAge: number): string {
   const secure = useSecureCookies() ? "; Secure" : "";

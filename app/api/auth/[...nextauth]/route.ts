@@ -5,6 +5,7 @@
 // - the email callback runs only for a browser that came through the confirm button.
 import NextAuth from "next-auth";
 import { NextRequest } from "next/server";
+import { signInErrorMessage } from "@/app/signin/callback-url";
 import { authOptions } from "@/server/auth/options";
 import { AUTH_MAX_BODY_BYTES } from "@/server/auth/limits";
 import { allowSignInEmail } from "@/server/auth/sign-in-guard";
@@ -76,7 +77,7 @@ function tooManySignIns(retryAfterSeconds: number, json: boolean) {
   const headers = { "retry-after": String(retryAfterSeconds) };
   if (!json) return new Response(null, { status: 303, headers: { ...headers, location: url } });
   return Response.json(
-    { url, error: { code: "RATE_LIMITED", message: "Too many sign-in links were asked for; wait a few minutes and try again." } },
+    { url, error: { code: "RATE_LIMITED", message: signInErrorMessage("RateLimited") } },
     { status: 429, headers },
   );
 }
