@@ -92,6 +92,23 @@ describe("bodies", () => {
     expect(res.status).toBe(413);
     expect((await res.json()).error).toMatchObject({ code: "PAYLOAD_TOO_LARGE", message: "The body must be at most 16384 bytes." });
   });
+
+  it("malformed bodies get a 4xx from every session door, never a 5xx", async () => {
+    const bodies: [string, BodyInit][] = [
+      ["application/json", "{"],
+      ["application/json", "[1, 2"],
+      ["application/x-www-form-urlencoded", new Uint8Array([0xff, 0xfe, 0x25, 0x25])],
+      ["multipart/form-data; boundary=x", "--x\r\nnonsense"],
+      ["text/plain", "email=a@example.com"],
+    ];
+    const paths = [...routes.map((r) => r.path), "/api/auth/signout", "/api/auth/session", "/api/auth/_log"];
+    for (const path of paths) {
+      for (const [type, body] of bodies) {
+        const res = await fetch(app.url + path, { method: "POST", headers: { "content-type": type, origin: app.url }, body, redirect: "manual" });
+        expect(res.status, `${path} ${type}`).toBeLessThan(500);
+      }
+    }
+  });
 });
 
 describe("tRPC mutations", () => {

@@ -10,6 +10,7 @@ import { authOptions } from "@/server/auth/options";
 import { AUTH_MAX_BODY_BYTES } from "@/server/auth/limits";
 import { allowSignInEmail } from "@/server/auth/sign-in-guard";
 import { cameThroughConfirm, clearedConfirmedCookie, confirmCookieName, confirmPagePath } from "@/server/auth/sign-in-link";
+import { AppError } from "@/server/domain/errors";
 import { env } from "@/server/env";
 import { bufferedRequest } from "@/server/rest/body";
 import { toErrorResponse } from "@/server/rest/handler";
@@ -24,17 +25,18 @@ const nextAuth = (req: NextRequest, context: Context) => NextAuth(authOptions())
 
 async function handler(original: NextRequest, context: Context) {
   let req: NextRequest;
+  let fields: Record<string, unknown> = {};
   try {
     req = new NextRequest(await bufferedRequest(original, AUTH_MAX_BODY_BYTES));
+    if (req.method === "POST") fields = await fieldsOf(req);
   } catch (err) {
     return toErrorResponse(err);
   }
   const [action, provider] = (await context.params).nextauth;
   if (provider === "email" && action === "callback") return emailCallback(req, context);
   if (provider === "email" && action === "signin" && req.method === "POST") {
-    const form = await formOf(req);
-    const allowed = allowSignInEmail(clientIp(req), typeof form.email === "string" ? form.email : null);
-    if (!allowed.ok) return tooManySignIns(allowed.retryAfterSeconds, form.json === "true");
+    const allowed = allowSignInEmail(clientIp(req), typeof fields.email === "string" ? fields.email : null);
+    if (!allowed.ok) return tooManySignIns(allowed.retryAfterSeconds, fields.json === "true");
   }
   return nextAuth(req, context);
 }
@@ -54,18 +56,20 @@ async function emailCallback(req: NextRequest, context: Context) {
   return res;
 }
 
-/** The sign-in form's fields, parsed as next-auth parses them (url-encoded or JSON). */
-async function formOf(req: Request): Promise<Record<string, unknown>> {
+/**
+ * The body's fields as next-auth parses them (url-encoded or JSON). A JSON body that does not parse is a 400
+ * here: next-auth would throw on it, and that would be a 500.
+ */
+async function fieldsOf(req: Request): Promise<Record<string, unknown>> {
   const text = await req.clone().text();
-  if (req.headers.get("content-type")?.includes("application/json")) {
-    try {
-      const value: unknown = JSON.parse(text);
-      return value && typeof value === "object" ? (value as Record<string, unknown>) : {};
-    } catch {
-      return {};
-    }
+  if (!req.headers.get("content-type")?.includes("application/json")) return Object.fromEntries(new URLSearchParams(text));
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new AppError("BAD_REQUEST", "The request body is not valid JSON.");
   }
-  return Object.fromEntries(new URLSearchParams(text));
+  return value !== null && typeof value === "object" ? (value as Record<string, unknown>) : {};
 }
 
 /**
