@@ -78,6 +78,16 @@ describe("sign-in emails", () => {
     // The sign-in page puts the refusal in words (the form shows the same words for the same code).
     const page = await (await fetch(refused[0]!.url)).text();
     expect(page).toContain("Too many sign-in links were asked for. Wait a few minutes, then try again.");
+
+    // A plain form post (no JavaScript, no json=true) is sent to that page instead.
+    const plain = await client.request("/api/auth/signin/email", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ email: "plain@example.com" }),
+    });
+    expect(plain.status).toBe(303);
+    expect(plain.headers.get("location")).toBe(refused[0]!.url.toString());
+    expect(await tokenRows()).toBe(10);
   });
 
   it("answers the same for an address with an account and one without, allowed or refused", async () => {
