@@ -3,16 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emailOutbox, sessions, usageDaily, users } from "@/server/db/schema";
 import { eventually, startApp, type TestApp } from "./helpers/app";
 import { makeCustomer, makeLicense } from "./helpers/factories";
+import { browserless, confirmForm, followLink, locationOf, postConfirm, requestLink } from "./helpers/sign-in";
 import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
-import {
-  browserless as browserClient,
-  confirmForm,
-  followLink,
-  location as locationOf,
-  postConfirm,
-  requestLink as requestSignInLink,
-  type Browserless,
-} from "./helpers/sign-in";
 
 // The real built app: the proxy and layouts send anonymous visitors to sign in, and the email link signs in
 // through next-auth, our outbox, the worker and SMTP, with no browser (test/browser-signin.test.ts has one).
@@ -30,10 +22,9 @@ afterAll(async () => {
   await catcher?.stop();
 });
 
-// The sign-in helpers, bound to this file's app and catcher.
-const browserless = () => browserClient(app.url);
-const requestLink = (client: Browserless, email: string, callbackUrl?: string) => requestSignInLink(client, catcher, email, callbackUrl);
-const location = (res: Response) => locationOf(res, app.url);
+const person = () => browserless(app.url);
+
+const location = (res: Response) => locationOf(app.url, res);
 
 describe("anonymous visitors", () => {
   it.each([
@@ -63,8 +54,8 @@ describe("signing in with an emailed link", () => {
   it("a customer gets the link by email (never stored in clear), lands in the portal and sees only the portal", async () => {
     const customer = await makeCustomer(app.database.db, "Carla@Example.com");
     await makeLicense(app.database.db, { customerId: customer.id });
-    const client = browserless();
-    const { answer, message, link } = await requestLink(client, "carla@example.com", "/portal");
+    const client = person();
+    const { answer, message, link } = await requestLink(client, catcher, "carla@example.com", "/portal");
     // next-auth answers with its own verify-request URL, which redirects to our page.
     const verify = await client.request(answer.url);
     expect(location(verify)!.pathname).toBe("/signin/check-email");
@@ -105,7 +96,7 @@ describe("signing in with an emailed link", () => {
     expect(summary.status).toBe(403);
 
     // The link works once.
-    const stranger = browserless();
+    const stranger = person();
     const again = await followLink(stranger, link);
     const errorPage = await stranger.request(location(again)!.toString());
     expect(location(errorPage)!.pathname).toBe("/signin");
@@ -115,9 +106,9 @@ describe("signing in with an emailed link", () => {
   });
 
   it("an admin email (any case) lands in the admin app, and signing out ends the session", async () => {
-    const client = browserless();
+    const client = person();
     // What the sign-in form sends when no page asked for sign-in: /signin/continue sends admins to /admin.
-    const { link } = await requestLink(client, "BOSS@example.com", "/signin/continue");
+    const { link } = await requestLink(client, catcher, "BOSS@example.com", "/signin/continue");
     expect(new URL(link).searchParams.get("email")).toBe(ADMIN);
     const callback = await followLink(client, link);
     expect(location(callback)!.pathname).toBe("/signin/continue");
@@ -151,12 +142,12 @@ describe("signing in with an emailed link", () => {
   });
 
   it("survives mail scanners opening the link, and refuses the link posted from another site", async () => {
-    const client = browserless();
-    const { link } = await requestLink(client, "scanned@example.com", "/portal");
+    const client = person();
+    const { link } = await requestLink(client, catcher, "scanned@example.com", "/portal");
     expect(new URL(link).pathname).toBe("/signin/confirm");
 
     // A scanner opens the link, several times: each sees the confirm page, and nothing is spent.
-    const scanner = browserless();
+    const scanner = person();
     for (let i = 0; i < 3; i++) {
       const page = await scanner.request(link);
       expect(page.status).toBe(200);
@@ -167,7 +158,7 @@ describe("signing in with an emailed link", () => {
     // Another site's form posting the link (login CSRF) is refused, and does not spend it either.
     const form = confirmForm(await (await client.request(link)).text());
     expect(form.get("token")).toBe(new URL(link).searchParams.get("token"));
-    const forged = await postConfirm(browserless(), form, "https://evil.example");
+    const forged = await postConfirm(person(), form, "https://evil.example");
     expect(forged.status).toBe(403);
     expect((await forged.json()).error.code).toBe("FORBIDDEN");
 
@@ -184,31 +175,84 @@ describe("signing in with an emailed link", () => {
     const html = await page.text();
     expect(html).toContain("This link is incomplete");
     expect(html).not.toContain('action="/signin/confirm/go"');
-    const go = await postConfirm(browserless(), new URLSearchParams({ email: "cut@example.com" }));
+    const go = await postConfirm(person(), new URLSearchParams({ email: "cut@example.com" }));
     expect(go.status).toBe(303);
     expect(location(go)!.pathname).toBe("/signin");
     expect(location(go)!.searchParams.get("error")).toBe("Verification");
     expect((await fetch(`${app.url}/signin/confirm/go`, { redirect: "manual" })).status).toBe(405);
   });
 
-  it("refuses a bad address in words, and limits how many links one address gets", async () => {
-    const client = browserless();
-    const csrf = await (await client.request("/api/auth/csrf")).json();
-    const post = (email: string) =>
-      client.request("/api/auth/signin/email", {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ email, csrfToken: csrf.csrfToken, json: "true" }),
-      });
-    const bad = await (await post("not-an-email")).json();
-    expect(new URL(bad.url).searchParams.get("error")).toBe("EmailSignin");
-    const page = await (await fetch(bad.url)).text();
-    expect(page).toContain("We could not send the sign-in email");
+  it("a crafted callback link (GET or POST) signs no one in and spends nothing; the confirm button still does", async () => {
+    const attacker = person();
+    const { link } = await requestLink(attacker, catcher, "mallory@example.com", "/portal");
+    const params = new URL(link).searchParams;
+    const callback = `/api/auth/callback/email?${params}`;
+    const tokenRows = async () => (await app.database.pool.query("select count(*)::int as n from verification_tokens where identifier = $1", ["mallory@example.com"])).rows[0].n;
+    const sessionRows = async () => (await app.database.pool.query("select count(*)::int as n from sessions s join users u on u.id = s.user_id where u.email = $1", ["mallory@example.com"])).rows[0].n;
+    expect(await tokenRows()).toBe(1);
 
-    const answers = [];
-    for (let i = 0; i < 6; i++) answers.push(new URL((await (await post("flood@example.com")).json()).url));
-    expect(answers.slice(0, 5).map((u) => u.pathname)).toEqual(Array(5).fill("/api/auth/verify-request"));
-    expect(answers[5]!.searchParams.get("error")).toBe("EmailSignin");
+    // The victim's browser is made to open the attacker's raw callback link, or to post it from a page elsewhere.
+    const victim = person();
+    const attempts = [
+      await victim.request(callback),
+      await victim.request(callback, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://evil.example" }, body: "" }),
+    ];
+    // The attacker's own confirm cookie is for the attacker's browser; a cookie for another token proves nothing.
+    const go = await postConfirm(attacker, confirmForm(await (await attacker.request(link)).text()));
+    expect(go.status).toBe(303);
+    const confirmCookie = go.headers.getSetCookie().find((c) => c.startsWith("keystead.sign-in-confirmed="))!;
+    expect(confirmCookie).toMatch(/; Path=\/api\/auth\/callback\/email; Max-Age=\d+; HttpOnly; SameSite=Lax/);
+    const otherToken = new URLSearchParams(params);
+    otherToken.set("token", "0".repeat(64));
+    attempts.push(await attacker.request(`/api/auth/callback/email?${otherToken}`));
+
+    for (const res of attempts) {
+      // Sent to the confirm page with the link's own parameters: a real person who got here still has the button.
+      expect(res.status).toBe(303);
+      expect(location(res)!.pathname).toBe("/signin/confirm");
+      expect(res.headers.getSetCookie().filter((c) => c.includes("session-token"))).toEqual([]);
+    }
+    expect(location(attempts[0]!)!.search).toBe(new URL(link).search);
+    expect(victim.jar.has("next-auth.session-token")).toBe(false);
+    expect(await sessionRows()).toBe(0);
+    expect(await tokenRows()).toBe(1);
+
+    // The person who asked for the link presses the button: signed in, the token spent, the confirm cookie gone.
+    const signedIn = await attacker.request(location(go)!.toString());
+    expect(signedIn.status).toBe(302);
+    expect(location(signedIn)!.pathname).toBe("/portal");
+    expect(attacker.jar.has("next-auth.session-token")).toBe(true);
+    expect(attacker.jar.has("keystead.sign-in-confirmed")).toBe(false);
+    expect(await sessionRows()).toBe(1);
+    expect(await tokenRows()).toBe(0);
+  });
+
+  it("refuses the confirm post from another site whether it names its origin or only Sec-Fetch-Site", async () => {
+    const form = new URLSearchParams({ token: "a".repeat(64), email: "x@example.com", callbackUrl: "/portal" });
+    const foreign: Record<string, string>[] = [{ origin: "https://evil.example" }, { origin: "null" }, { "sec-fetch-site": "cross-site" }];
+    for (const headers of foreign) {
+      const res = await fetch(`${app.url}/signin/confirm/go`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+        body: form,
+        redirect: "manual",
+      });
+      expect(res.status, JSON.stringify(headers)).toBe(403);
+      expect((await res.json()).error.code).toBe("FORBIDDEN");
+      expect(res.headers.getSetCookie()).toEqual([]);
+    }
+    // Our own page's post (and a client that names no site at all) goes on to next-auth.
+    const ours: Record<string, string>[] = [{ origin: app.url, "sec-fetch-site": "same-origin" }, {}];
+    for (const headers of ours) {
+      const res = await fetch(`${app.url}/signin/confirm/go`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+        body: form,
+        redirect: "manual",
+      });
+      expect(res.status).toBe(303);
+      expect(new URL(res.headers.get("location")!, app.url).pathname).toBe("/api/auth/callback/email");
+    }
   });
 });
 

@@ -50,7 +50,7 @@ describe("rotating AUTH_SECRET", () => {
     const key: string = issued.body.key;
     const licenseId: string = issued.body.license.id;
     expect((await a.post("/api/v1/licenses/activate", { key, fingerprint: "under-a" })).status).toBe(201);
-    await askForLink(browserless(a.url), "rita@example.com", "/portal");
+    expect((await askForLink(browserless(a.url), "rita@example.com", "/portal")).status).toBe(200);
     const waiting = await database.db.select().from(emailOutbox);
     expect(waiting.map((e) => [e.template, e.status]).sort()).toEqual([
       ["license-issued", "pending"],

@@ -175,4 +175,25 @@ describe("signing in through the emailed link", () => {
     expect(phone.problems).toEqual([]);
     await phone.context.close();
   });
+
+  it("tells a person in words when too many links were asked for from their address", async () => {
+    const { page, context, problems } = await newPerson(browser, LAPTOP);
+    const tooMany = page.getByText("Too many sign-in links were asked for. Wait a few minutes, then try again.");
+    // Every test in this file asks from 127.0.0.1, so the per-client limit (10 per 15 minutes) is near: ask for
+    // new addresses until it answers, as someone spraying addresses would.
+    let asked = 0;
+    for (; asked < 11 && !(await tooMany.isVisible()); asked++) {
+      await page.goto(`${app.url}/signin`);
+      await page.getByLabel("Email address").fill(`visitor-${asked}@example.com`);
+      await page.getByRole("button", { name: "Email me a sign-in link" }).click();
+      await page.getByRole("heading", { name: "Check your email" }).or(tooMany).waitFor();
+    }
+    expect(await tooMany.isVisible()).toBe(true);
+    expect(asked).toBeLessThan(11);
+    // Still on the form, ready for when the wait is over.
+    expect(page.url()).toBe(`${app.url}/signin`);
+    await screenshot(page, "signin-too-many-laptop");
+    expect(problems).toEqual(["429 POST /api/auth/signin/email"]);
+    await context.close();
+  });
 });

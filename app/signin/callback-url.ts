@@ -20,6 +20,8 @@ export function signInErrorMessage(code: string | null | undefined): string | nu
       return "That sign-in link has expired or was already used. Ask for a new one below.";
     case "EmailSignin":
       return "We could not send the sign-in email. Check the address, wait a minute and try again.";
+    case "RateLimited":
+      return "Too many sign-in links were asked for. Wait a few minutes, then try again.";
     case "AccessDenied":
       return "This email address may not sign in.";
     case "SessionRequired":

@@ -1,5 +1,6 @@
 import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from "@trpc/server";
 import { z } from "zod";
+import { fromAnotherSite } from "@/server/auth/same-site";
 import { sessionFromHeaders, type AppSession } from "@/server/auth/session";
 import { db, type Db } from "@/server/db/client";
 import { AppError, isAppError } from "@/server/domain/errors";
@@ -78,7 +79,18 @@ export function logTRPCError({ error, path }: { error: TRPCError; path?: string 
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-export const publicProcedure = t.procedure.use(appErrors);
+/**
+ * A mutation sent by another site's page is refused (CSRF): the session cookie would go along with it. Server
+ * callers and scripts send no Origin and pass (server/auth/same-site.ts says why that is safe).
+ */
+const sameSiteMutations = t.middleware(({ ctx, type, next }) => {
+  if (type === "mutation" && fromAnotherSite(ctx.headers)) {
+    throw new AppError("FORBIDDEN", "Changes can only be made from this site's own pages.");
+  }
+  return next();
+});
+
+export const publicProcedure = t.procedure.use(appErrors).use(sameSiteMutations);
 
 /**
  * Developer tools (the dev mailbox shows whole emails, keys included): only when no email provider is set and

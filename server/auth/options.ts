@@ -4,7 +4,6 @@ import type { Adapter } from "next-auth/adapters";
 import EmailProvider from "next-auth/providers/email";
 import { accounts, sessions, users, verificationTokens } from "@/server/db/schema";
 import { db } from "@/server/db/client";
-import { rateLimiter } from "@/server/rest/rate-limit";
 import { authSecret, env } from "@/server/env";
 import { withHashedSessions } from "./hashed-adapter";
 import { useSecureCookies } from "./session";
@@ -12,8 +11,6 @@ import { confirmPageUrl, queueSignInLink } from "./sign-in-link";
 
 /** How long an emailed sign-in link works. */
 export const SIGN_IN_LINK_MAX_AGE_SECONDS = 60 * 60;
-/** Sign-in emails per address per minute: enough for a typo and a retry, too few to flood someone's inbox. */
-const SIGN_IN_EMAILS_PER_MINUTE = 5;
 
 /**
  * next-auth 4 with email magic links and database sessions (Drizzle adapter). Built per request from the
@@ -43,11 +40,9 @@ export function authOptions(): NextAuthOptions {
         from: settings.EMAIL_FROM,
         maxAge: SIGN_IN_LINK_MAX_AGE_SECONDS,
         // Anyone with an email may sign in: customers see their own licenses, ADMIN_EMAILS also the admin app.
-        // The link goes through our outbox and worker like every other email.
+        // The link goes through our outbox and worker like every other email. How many may be sent is decided
+        // before next-auth runs (app/api/auth/[...nextauth]/route.ts), since it creates the token meanwhile.
         async sendVerificationRequest({ identifier, url, token, expires }) {
-          if (!rateLimiter().hit(`sign-in-email:${identifier}`, SIGN_IN_EMAILS_PER_MINUTE).ok) {
-            throw new Error(`Too many sign-in emails for ${identifier}; try again in a minute.`);
-          }
           const link = confirmPageUrl(url);
           await db().transaction((tx) => queueSignInLink(tx, { to: identifier, url: link, token, expires }));
         },

@@ -1,7 +1,10 @@
+import crypto from "node:crypto";
 import type { DbOrTx } from "@/server/db/client";
 import { queueEmail } from "@/server/domain/mail/queue";
 import { env } from "@/server/env";
-import { open, seal, sha256Hex } from "@/server/domain/secret-box";
+import { mac, open, seal, sha256Hex } from "@/server/domain/secret-box";
+import { fromAnotherSite } from "./same-site";
+import { useSecureCookies } from "./session";
 
 /**
  * The email sign-in link travels through the same outbox and worker as every other email (so in dev it lands
@@ -43,27 +46,71 @@ export function confirmPageUrl(nextAuthUrl: string): string {
   return url.toString();
 }
 
-/** next-auth's callback path for the confirmed parameters, or null when the token or email is missing. */
-export function callbackPath(get: (name: string) => unknown): string | null {
+/** The link's own parameters (nothing else passes through), or null when the token or email is missing. */
+function linkParams(get: (name: string) => unknown): URLSearchParams | null {
   const params = new URLSearchParams();
   for (const name of CALLBACK_PARAMS) {
     const value = get(name);
     if (typeof value === "string" && value.length > 0 && value.length <= 2048) params.set(name, value);
   }
-  if (!params.has("token") || !params.has("email")) return null;
-  return `${CALLBACK_PATH}?${params}`;
+  return params.has("token") && params.has("email") ? params : null;
+}
+
+/** next-auth's callback path for the confirmed parameters, or null when the token or email is missing. */
+export function callbackPath(get: (name: string) => unknown): string | null {
+  const params = linkParams(get);
+  return params && `${CALLBACK_PATH}?${params}`;
+}
+
+/** The confirm page for the same parameters (or the bare page, which explains an incomplete link). */
+export function confirmPagePath(get: (name: string) => unknown): string {
+  const params = linkParams(get);
+  return params ? `${CONFIRM_PATH}?${params}` : CONFIRM_PATH;
 }
 
 /**
  * The confirm button's post, checked: where next-auth's callback is, or why not. A form on another site must
- * not sign a visitor in to someone else's account with a link it holds (login CSRF): browsers name the page
- * that posted in Origin, and it must be ours.
+ * not sign a visitor in to someone else's account with a link it holds (login CSRF): the post must come from
+ * one of our pages (./same-site.ts).
  */
 export function confirmedCallback(
-  origin: string | null,
+  headers: Headers,
   get: (name: string) => unknown,
-): { path: string } | { refused: "CROSS_SITE" | "INCOMPLETE" } {
-  if (origin !== null && origin !== new URL(env().APP_URL).origin) return { refused: "CROSS_SITE" };
+): { path: string; token: string } | { refused: "CROSS_SITE" | "INCOMPLETE" } {
+  if (fromAnotherSite(headers)) return { refused: "CROSS_SITE" };
   const path = callbackPath(get);
-  return path ? { path } : { refused: "INCOMPLETE" };
+  return path ? { path, token: get("token") as string } : { refused: "INCOMPLETE" };
+}
+
+/**
+ * Proof that a request to next-auth's email callback came through our confirm button. Without it a crafted
+ * link (GET, or a cross-site POST, to the callback with an attacker's own valid token) would sign the victim
+ * in to the attacker's account. The button's answer sets this cookie, bound to the token by a MAC under
+ * AUTH_SECRET; the callback runs only with a cookie matching its token. Another site cannot obtain the cookie
+ * for a victim: only our same-site button post sets it, and SameSite=Lax keeps it off cross-site POSTs.
+ * Scoped to the callback's path and short-lived: it is needed for one redirect.
+ */
+const CONFIRM_MAC_PURPOSE = "sign-in-confirmed";
+const CONFIRM_COOKIE_MAX_AGE_SECONDS = 5 * 60;
+
+/** "__Secure-" over https, so a page served over plain http (a network attacker) cannot set it. */
+export const confirmCookieName = () => `${useSecureCookies() ? "__Secure-" : ""}keystead.sign-in-confirmed`;
+
+function confirmCookie(value: string, maxAge: number): string {
+  const secure = useSecureCookies() ? "; Secure" : "";
+  return `${confirmCookieName()}=${value}; Path=${CALLBACK_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure}`;
+}
+
+/** The Set-Cookie value the confirm button's answer carries. */
+export const confirmedCookie = (token: string) => confirmCookie(mac(CONFIRM_MAC_PURPOSE, token), CONFIRM_COOKIE_MAX_AGE_SECONDS);
+
+/** The Set-Cookie value that removes it once the callback has run. */
+export const clearedConfirmedCookie = () => confirmCookie("", 0);
+
+/** Whether the cookie proves the button was pressed for this very token. */
+export function cameThroughConfirm(cookie: string | undefined, token: string | null): boolean {
+  if (!cookie || !token) return false;
+  const expected = Buffer.from(mac(CONFIRM_MAC_PURPOSE, token));
+  const given = Buffer.from(cookie);
+  return given.length === expected.length && crypto.timingSafeEqual(given, expected);
 }

@@ -70,3 +70,10 @@ export function open(purpose: string, sealed: string): Buffer {
 }
 
 export const sha256Hex = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
+
+/**
+ * A keyed fingerprint of `data` (HMAC-SHA256 under the purpose's key, base64url): proves we issued it. Only the
+ * current AUTH_SECRET: what is MACed lives minutes (the confirm cookie), so a rotation need not carry it over.
+ */
+export const mac = (purpose: string, data: string) =>
+  crypto.createHmac("sha256", keyFor(purpose, authSecret())).update(data).digest("base64url");

@@ -57,6 +57,16 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
   }
 }
 
+/**
+ * The same request with its body read through `readBodyBytes` first, for libraries that read the body
+ * themselves (next-auth, tRPC): they get a copy whose body is already bounded and in memory.
+ */
+export async function bufferedRequest(req: Request, maxBytes: number): Promise<Request> {
+  if (req.method === "GET" || req.method === "HEAD") return req;
+  const body = await readBodyBytes(req, maxBytes);
+  return new Request(req.url, { method: req.method, headers: req.headers, body: new Uint8Array(body), signal: req.signal });
+}
+
 async function drain(reader: ReadableStreamDefaultReader<Uint8Array> | undefined, seen = 0) {
   if (!reader) return;
   try {

@@ -10,7 +10,11 @@ export class RateLimiter {
   private windows = new Map<string, { start: number; count: number }>();
   private lastSweep = Date.now();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  /** `windowMs`: how long one window lasts (every bucket of this limiter shares it). */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly windowMs: number = WINDOW_MS,
+  ) {}
 
   /** Counts one request for `bucket`; `limit` 0 disables the check. */
   hit(bucket: string, limit: number): RateLimitResult {
@@ -18,19 +22,19 @@ export class RateLimiter {
     const t = this.now();
     this.sweep(t);
     let w = this.windows.get(bucket);
-    if (!w || t - w.start >= WINDOW_MS) {
+    if (!w || t - w.start >= this.windowMs) {
       w = { start: t, count: 0 };
       this.windows.set(bucket, w);
     }
     w.count++;
     if (w.count <= limit) return { ok: true };
-    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((w.start + WINDOW_MS - t) / 1000)) };
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((w.start + this.windowMs - t) / 1000)) };
   }
 
   private sweep(t: number) {
-    if (t - this.lastSweep < WINDOW_MS) return;
+    if (t - this.lastSweep < this.windowMs) return;
     this.lastSweep = t;
-    for (const [k, w] of this.windows) if (t - w.start >= WINDOW_MS) this.windows.delete(k);
+    for (const [k, w] of this.windows) if (t - w.start >= this.windowMs) this.windows.delete(k);
   }
 }
 

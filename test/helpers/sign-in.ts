@@ -1,19 +1,22 @@
+import http from "node:http";
 import { expect } from "vitest";
 import { signInLinkIn } from "./browser";
 import type { SmtpCatcher } from "./smtp-catcher";
 
 /**
- * Signing in over HTTP with no browser: next-auth's email flow, our confirm page, the outbox, the worker and a
- * real SMTP catcher (test/browser-signin.test.ts does the same in Chromium).
+ * A client that keeps cookies like a browser would (enough of one for next-auth), without a browser.
+ * `localAddress` makes it connect from another loopback address (any of 127.0.0.0/8), so a test can be
+ * several clients the server tells apart by their connection, as it would real ones.
  */
-
-/** A fetch that keeps cookies like a browser would (enough of one for next-auth). */
-export function browserless(appUrl: string) {
+export function browserless(baseUrl: string, opts: { localAddress?: string } = {}) {
   const jar = new Map<string, string>();
   const request = async (path: string, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
     if (jar.size) headers.set("cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
-    const res = await fetch(path.startsWith("http") ? path : appUrl + path, { ...init, headers, redirect: "manual" });
+    const url = path.startsWith("http") ? path : baseUrl + path;
+    const res = opts.localAddress
+      ? await sendFrom(opts.localAddress, url, init.method ?? "GET", headers, init.body)
+      : await fetch(url, { ...init, headers, redirect: "manual" });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(";");
       const eq = pair!.indexOf("=");
@@ -24,35 +27,51 @@ export function browserless(appUrl: string) {
     }
     return res;
   };
-  return { appUrl, jar, request };
+  return { baseUrl, jar, request };
 }
-
 export type Browserless = ReturnType<typeof browserless>;
 
-/** Where a redirect points, resolved against the app. */
-export const location = (res: Response, appUrl: string) => {
-  const loc = res.headers.get("location");
-  return loc ? new URL(loc, appUrl) : null;
-};
+/** One plain HTTP exchange from a chosen local address, answered as a fetch Response. */
+async function sendFrom(localAddress: string, url: string, method: string, headers: Headers, body: RequestInit["body"]) {
+  const payload = body === undefined || body === null ? undefined : Buffer.from(await new Response(body).arrayBuffer());
+  if (payload && !headers.has("content-type")) headers.set("content-type", "application/x-www-form-urlencoded");
+  return new Promise<Response>((resolve, reject) => {
+    const req = http.request(url, { method, localAddress, headers: Object.fromEntries(headers) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const answer = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          for (const v of Array.isArray(value) ? value : [value ?? ""]) answer.append(name, v);
+        }
+        const status = res.statusCode!;
+        resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers: answer }));
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
 
-/** Asks for a sign-in link the way next-auth's client does; returns next-auth's answer. */
+/** Asks for a sign-in link the way next-auth's client does (with its CSRF token); returns the raw answer. */
 export async function askForLink(client: Browserless, email: string, callbackUrl?: string) {
   const csrf = await (await client.request("/api/auth/csrf")).json();
   const form = new URLSearchParams({ email, csrfToken: csrf.csrfToken, json: "true" });
   if (callbackUrl) form.set("callbackUrl", callbackUrl);
-  const res = await client.request("/api/auth/signin/email", {
+  return client.request("/api/auth/signin/email", {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: form,
   });
-  expect(res.status).toBe(200);
-  return res.json();
 }
 
-/** Asks for a sign-in link and returns the link from the email. */
+/** Asks for a sign-in link and returns the link from the email the catcher receives. */
 export async function requestLink(client: Browserless, catcher: SmtpCatcher, email: string, callbackUrl?: string) {
   const before = catcher.messages.length;
-  const body = await askForLink(client, email, callbackUrl);
+  const res = await askForLink(client, email, callbackUrl);
+  expect(res.status).toBe(200);
+  const body = await res.json();
   const message = await catcher.waitFor(before + 1);
   const link = signInLinkIn(message.text);
   expect(link, message.text).toBeDefined();
@@ -69,7 +88,14 @@ export function confirmForm(html: string): URLSearchParams {
   return form;
 }
 
-export const postConfirm = (client: Browserless, form: URLSearchParams, origin = client.appUrl) =>
+/** Where an answer redirects to, as a URL on the app. */
+export const locationOf = (baseUrl: string, res: Response) => {
+  const loc = res.headers.get("location");
+  return loc ? new URL(loc, baseUrl) : null;
+};
+
+/** Presses the confirm page's button: posts its form from our own origin, as the browser does. */
+export const postConfirm = (client: Browserless, form: URLSearchParams, origin = client.baseUrl) =>
   client.request("/signin/confirm/go", {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", origin },
@@ -85,12 +111,23 @@ export async function followLink(client: Browserless, link: string) {
   expect(page.status).toBe(200);
   const go = await postConfirm(client, confirmForm(await page.text()));
   expect(go.status).toBe(303);
-  const callback = location(go, client.appUrl)!;
-  expect(callback.pathname).toBe("/api/auth/callback/email");
-  return client.request(callback.toString());
+  expect(locationOf(client.baseUrl, go)!.pathname).toBe("/api/auth/callback/email");
+  return client.request(locationOf(client.baseUrl, go)!.toString());
 }
 
-/** Signs in through an emailed link; returns the link's token and the session cookie it set. */
+/** Signs `email` in through the emailed link and the confirm button; returns the signed-in client. */
+export async function signIn(baseUrl: string, catcher: SmtpCatcher, email: string) {
+  const client = browserless(baseUrl);
+  const { link } = await requestLink(client, catcher, email);
+  const callback = await followLink(client, link);
+  expect(callback.status).toBe(302);
+  return client;
+}
+
+/**
+ * Signs in through an emailed link on an existing client (so the test keeps its cookie jar); returns the link's
+ * token and the session cookie it set.
+ */
 export async function signInByEmail(client: Browserless, catcher: SmtpCatcher, email: string, callbackUrl: string) {
   const { link } = await requestLink(client, catcher, email, callbackUrl);
   expect((await followLink(client, link)).status).toBe(302);

@@ -1,20 +1,31 @@
 // POST /signin/confirm/go: the confirm page's button. Hands the emailed link's parameters to next-auth's callback,
 // which checks and spends the one-time token, starts the session and redirects on.
-import { confirmedCallback } from "@/server/auth/sign-in-link";
+import { AUTH_MAX_BODY_BYTES } from "@/server/auth/limits";
+import { confirmedCallback, confirmedCookie } from "@/server/auth/sign-in-link";
+import { readBodyText } from "@/server/rest/body";
+import { errorResponse, toErrorResponse } from "@/server/rest/handler";
 
 export const dynamic = "force-dynamic";
 
-const redirect = (location: string) => new Response(null, { status: 303, headers: { location } });
+const redirect = (location: string, cookie?: string) => {
+  const headers = new Headers({ location });
+  if (cookie) headers.set("set-cookie", cookie);
+  return new Response(null, { status: 303, headers });
+};
 
 export async function POST(req: Request) {
-  const form = await req.formData().catch(() => null);
-  const result = confirmedCallback(req.headers.get("origin"), (name) => form?.get(name));
-  if ("path" in result) return redirect(result.path);
+  let form: URLSearchParams;
+  try {
+    // The page's form is url-encoded; anything else has no parameters we know and is refused as incomplete.
+    form = new URLSearchParams(await readBodyText(req, AUTH_MAX_BODY_BYTES));
+  } catch (err) {
+    return toErrorResponse(err);
+  }
+  const result = confirmedCallback(req.headers, (name) => form.get(name));
+  // The cookie tells next-auth's route (app/api/auth/[...nextauth]/route.ts) that this button was pressed.
+  if ("path" in result) return redirect(result.path, confirmedCookie(result.token));
   if (result.refused === "CROSS_SITE") {
-    return Response.json(
-      { error: { code: "FORBIDDEN", message: "Sign-in links can only be confirmed on this site." } },
-      { status: 403 },
-    );
+    return errorResponse("FORBIDDEN", "Sign-in links can only be confirmed on this site.", 403);
   }
   return redirect("/signin?error=Verification");
 }
