@@ -1,13 +1,15 @@
 import { EnvError, env, resetEnvCache } from "@/server/env";
 import { closeDb, db, pool } from "@/server/db/client";
 import { migrate } from "@/server/db/migrate";
+import { releaseWaitingEmails } from "@/server/domain/mail/waiting";
 import { ensureSigningKey } from "@/server/domain/tokens/keyring";
 
 const holder = globalThis as unknown as { __keysteadBoot?: Promise<void> };
 
 /**
  * Everything a process needs before it serves or works: valid settings, a database (embedded when
- * DATABASE_URL is unset), migrations applied, a signing key. Runs once per process.
+ * DATABASE_URL is unset), migrations applied, a signing key, and the emails that waited for a provider queued
+ * once one is configured. Runs once per process.
  */
 export function boot(): Promise<void> {
   holder.__keysteadBoot ??= doBoot();
@@ -26,6 +28,7 @@ async function doBoot() {
   }
   await migrate(pool());
   await ensureSigningKey(db());
+  await releaseWaitingEmails(db());
 }
 
 /** Start-up for a process: on a bad setting, print one line naming it and exit. */
