@@ -116,9 +116,12 @@ function Integrations() {
               yes(
                 false,
                 `arriving but rejected: ${rejected.count}`,
-                `last at ${formatDateTime(rejected.lastAt)} (${formatRelative(rejected.lastAt)}), ${
-                  rejected.lastReason === "not_configured" ? "STRIPE_WEBHOOK_SECRET not set" : "bad signature: check STRIPE_WEBHOOK_SECRET"
-                }`,
+                `last at ${formatDateTime(rejected.lastAt)} (${formatRelative(rejected.lastAt)}); ${[
+                  rejected.invalidSignature && `${rejected.invalidSignature} with a bad signature (check STRIPE_WEBHOOK_SECRET)`,
+                  rejected.notConfigured && `${rejected.notConfigured} while STRIPE_WEBHOOK_SECRET was not set`,
+                ]
+                  .filter(Boolean)
+                  .join(", ")}`,
               )
             ) : (
               <span className={mutedClass}>none</span>
