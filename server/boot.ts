@@ -1,6 +1,7 @@
 import { EnvError, env, resetEnvCache } from "@/server/env";
 import { closeDb, db, pool } from "@/server/db/client";
 import { migrate } from "@/server/db/migrate";
+import { releaseWaitingEmails } from "@/server/domain/mail/waiting";
 import { SealedUnderAnotherSecretError } from "@/server/domain/secret-box";
 import { activeSigningKey, ensureSigningKey } from "@/server/domain/tokens/keyring";
 
@@ -8,7 +9,8 @@ const holder = globalThis as unknown as { __keysteadBoot?: Promise<void> };
 
 /**
  * Everything a process needs before it serves or works: valid settings, a database (embedded when
- * DATABASE_URL is unset), migrations applied, a signing key this AUTH_SECRET opens. Runs once per process.
+ * DATABASE_URL is unset), migrations applied, a signing key this AUTH_SECRET opens, and the emails that waited
+ * for a provider queued once one is configured. Runs once per process.
  */
 export function boot(): Promise<void> {
   holder.__keysteadBoot ??= doBoot();
@@ -28,6 +30,7 @@ async function doBoot() {
   await migrate(pool());
   await ensureSigningKey(db());
   await checkSigningKeyOpens();
+  await releaseWaitingEmails(db());
 }
 
 /**

@@ -138,8 +138,16 @@ describe("the first-run checklist", () => {
     expect(Object.fromEntries(first.checks.map((c) => [c.id, c.ok]))).toEqual({ product: false, stripe: false, email: false, webhook: false });
     const stripe = first.checks.find((c) => c.id === "stripe")!;
     expect(stripe.status).toBe("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are not set.");
-    expect(stripe.fix.join(" ")).toContain("https://licenses.example.com/api/stripe/webhook");
+    expect(stripe.fix.join(" ")).toContain("Add a webhook endpoint for https://licenses.example.com/api/stripe/webhook");
+    // A public URL is Stripe's to call: no advice to forward events from the Stripe CLI.
+    expect(stripe.fix.join(" ")).not.toContain("stripe listen --forward-to");
     for (const c of first.checks) expect(c.fix.length, c.id).toBeGreaterThan(0);
+
+    // Stripe cannot reach localhost: forward with the Stripe CLI there, and use the public URL in production.
+    const local = (await setupStatus(empty.db, parseEnv({ APP_URL: "http://localhost:3000" }))).checks.find((c) => c.id === "stripe")!;
+    expect(local.fix.join(" ")).toContain("`stripe listen --forward-to http://localhost:3000/api/stripe/webhook`");
+    expect(local.fix.join(" ")).toContain("In production, set APP_URL to the public URL");
+    expect(local.fix.join(" ")).not.toContain("Add a webhook endpoint for http://localhost:3000");
 
     await makePlan(empty.db);
     await empty.db.insert(appState).values({ key: "stripe.webhook_last_seen", value: { at: new Date().toISOString(), eventId: "evt_x", type: "ping" } });

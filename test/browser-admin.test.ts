@@ -4,12 +4,11 @@ import { eventually, startApp, type TestApp } from "./helpers/app";
 import {
   LAPTOP,
   PHONE,
-  confirmSignIn,
   launchBrowser,
   newPerson,
   overflowsHorizontally,
   screenshot,
-  signInLinkIn,
+  signInAsAdmin,
 } from "./helpers/browser";
 import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
 
@@ -43,22 +42,7 @@ afterAll(async () => {
 const widerThanPhone = async (page: Page) =>
   (await overflowsHorizontally(page)) || (await page.evaluate(() => document.documentElement.scrollWidth)) > PHONE.viewport.width;
 
-/** Asks for a sign-in link on the sign-in page, follows the one the catcher receives, lands in the admin app. */
-async function signIn(page: Page) {
-  await page.goto(`${app.url}/admin`);
-  await page.waitForURL(/\/signin/);
-  const before = catcher.messages.length;
-  await page.getByLabel("Email address").fill(ADMIN);
-  await page.getByRole("button", { name: "Email me a sign-in link" }).click();
-  await page.getByRole("heading", { name: "Check your email" }).waitFor();
-  let link: string | undefined;
-  for (let n = before + 1; !link; n++) {
-    const message = await catcher.waitFor(n);
-    if (message.to.includes(ADMIN)) link = signInLinkIn(message.text);
-  }
-  await confirmSignIn(page, link);
-  await page.waitForURL(`${app.url}/admin`);
-}
+const signIn = (page: Page) => signInAsAdmin(page, app.url, catcher, ADMIN);
 
 describe("the admin app in a browser", () => {
   let page: Page;

@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { devMailbox, emailOutbox } from "@/server/db/schema";
+import { emailOutbox } from "@/server/db/schema";
 import { queueEmail } from "@/server/domain/mail/queue";
 import { resetEnvCache } from "@/server/env";
 import { eventually, startApp, TEST_AUTH_SECRET, type TestApp } from "./helpers/app";
@@ -10,7 +10,8 @@ import { makeLicense, makePlan, makeProduct } from "./helpers/factories";
 import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
 
 // The real built app (web + in-process worker) delivering license emails through each provider. Rows are
-// written here with the factories; the app's worker picks up the job queueEmail enqueues.
+// written here with the factories; the app's worker picks up the job queueEmail enqueues. Production with no
+// provider at all: test/email-waiting-app.test.ts.
 
 beforeAll(() => {
   // Keys are sealed with AUTH_SECRET: this process must seal them the way the app will open them.
@@ -117,37 +118,5 @@ describe("email through Resend", () => {
     expect(resend.deliveries[0]!.body).toMatchObject({ to, subject: "Your license key for Resend Studio" });
     expect(resend.deliveries[0]!.body.text).toContain(key);
     expect(row.providerMessageId).toBe(resend.requests[2]!.answer.id);
-  });
-});
-
-describe("email with no provider configured", () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startApp();
-  });
-  afterAll(async () => {
-    await app?.stop();
-  });
-
-  it("lands in the dev mailbox and the log, while the mailbox page and API stay closed in production", async () => {
-    const { outboxId, to, key } = await oweLicenseEmail(app, "Local Studio");
-
-    const row = await sentRow(app, outboxId);
-    expect(row).toMatchObject({ status: "sent", attempts: 1, provider: "dev" });
-    const [saved] = await app.database.db.select().from(devMailbox).where(eq(devMailbox.outboxId, outboxId));
-    expect(saved).toMatchObject({ to, subject: "Your license key for Local Studio" });
-    expect(saved!.text).toContain(key);
-    await eventually(async () => app.logs().includes(key), 5_000, "the key in the log");
-    expect(app.logs()).toContain(`to ${to}: "Your license key for Local Studio"`);
-
-    // The mailbox shows keys to whoever reaches it, so a production server keeps it shut.
-    const list = await app.get("/api/trpc/dev.mailbox.list");
-    expect(list.status).toBe(403);
-    expect(list.body.error).toMatchObject({ data: { code: "FORBIDDEN", appCode: "FORBIDDEN", httpStatus: 403 } });
-    const page = await fetch(`${app.url}/dev/mailbox`);
-    expect(page.status).toBe(200);
-    const html = await page.text();
-    expect(html).toContain("off in production");
-    expect(html).not.toContain(key);
   });
 });

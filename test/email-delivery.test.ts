@@ -1,14 +1,16 @@
 import crypto from "node:crypto";
-import { eq, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { Logger, runOnce } from "graphile-worker";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { TRPCError } from "@trpc/server";
 import { createCaller } from "@/server/api/root";
-import { closeDb } from "@/server/db/client";
+import { closeDb, createPool, dbFromPool } from "@/server/db/client";
 import { devMailbox, emailOutbox } from "@/server/db/schema";
 import { deliverOutboxEmail, MAX_EMAIL_ATTEMPTS } from "@/server/domain/mail/deliver";
 import { queueEmail } from "@/server/domain/mail/queue";
 import { renderEmail } from "@/server/domain/mail/render";
+import { sendEmail } from "@/server/domain/mail/send-email";
+import { releaseWaitingEmails } from "@/server/domain/mail/waiting";
 import { backoffDelayMs } from "@/server/jobs/enqueue";
 import { taskList } from "@/server/jobs/tasks";
 import { env, resetEnvCache } from "@/server/env";
@@ -45,10 +47,15 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** Switches this process's email provider (settings are parsed once, so the cache is reset). */
-function useMailSettings(settings: { SMTP_URL?: string; RESEND_API_KEY?: string; RESEND_BASE_URL?: string }) {
+const TEST_NODE_ENV = process.env.NODE_ENV;
+
+/**
+ * Switches this process's email provider (settings are parsed once, so the cache is reset). NODE_ENV stays
+ * vitest's "test" (development semantics: the dev mailbox is on) unless a test asks for production.
+ */
+function useMailSettings(settings: { SMTP_URL?: string; RESEND_API_KEY?: string; RESEND_BASE_URL?: string; NODE_ENV?: "production" }) {
   for (const name of ["SMTP_URL", "RESEND_API_KEY", "RESEND_BASE_URL"]) delete process.env[name];
-  Object.assign(process.env, settings);
+  Object.assign(process.env, { NODE_ENV: TEST_NODE_ENV }, settings);
   resetEnvCache();
 }
 
@@ -259,6 +266,90 @@ describe("delivering an outbox email", () => {
     expect(caught[0]!.subject).toBe("Your license key for Job Product");
     expect(caught[0]!.messageId).toContain(outboxId);
     expect(caught[0]!.text).toContain(issued[0]!.key);
+  });
+});
+
+describe("production with no email provider", () => {
+  const jobKeys = async () =>
+    (await database.pool.query<{ key: string }>("select key from graphile_worker.jobs where task_identifier = 'send_email'")).rows.map(
+      (r) => r.key,
+    );
+  const clearJobs = () => database.pool.query("delete from graphile_worker._private_jobs where key like 'email:%'");
+  afterEach(() => useMailSettings({}));
+
+  it("holds the email in the outbox: waiting, no attempt spent, nothing in the dev mailbox or the log", async () => {
+    useMailSettings({ NODE_ENV: "production" });
+    const printed: string[] = [];
+    for (const level of ["log", "info", "warn", "error"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void printed.push(args.join(" ")));
+    }
+    const { outboxId, issued } = await oweLicenseEmail({ productName: "Held Product" });
+
+    expect(await deliverOutboxEmail(database.db, outboxId)).toEqual({ outcome: "waiting" });
+    const row = await outboxRow(outboxId);
+    expect(row).toMatchObject({ status: "waiting", attempts: 0, lastError: null, nextAttemptAt: null, sentAt: null, subject: null });
+    expect(JSON.stringify(row)).not.toContain(issued[0]!.key);
+    expect(await database.db.select().from(devMailbox).where(eq(devMailbox.outboxId, outboxId))).toHaveLength(0);
+    expect(printed.join("\n")).not.toContain(issued[0]!.key);
+    // A second job for the row (a duplicate, a retry) leaves it as it is.
+    expect(await deliverOutboxEmail(database.db, outboxId)).toEqual({ outcome: "skipped", reason: "waiting" });
+    expect(await outboxRow(outboxId)).toMatchObject({ status: "waiting", attempts: 0 });
+  });
+
+  it("a start with a provider queues every waiting email exactly once, even when two processes start together", async () => {
+    useMailSettings({ NODE_ENV: "production" });
+    await clearJobs();
+    // Waiting rows left by the test above are owed too.
+    const earlier = await database.db.select({ id: emailOutbox.id }).from(emailOutbox).where(eq(emailOutbox.status, "waiting"));
+    // More than one batch, so both processes loop while the other holds rows.
+    const fresh = await database.db
+      .insert(emailOutbox)
+      .values(
+        Array.from({ length: 1_100 }, (_, i) => ({
+          dedupeKey: `held:${crypto.randomUUID()}`,
+          template: "license-issued",
+          to: `held-${i}@example.com`,
+          props: { licenseIds: [crypto.randomUUID()] },
+          status: "waiting" as const,
+        })),
+      )
+      .returning({ id: emailOutbox.id });
+    const owed = [...earlier, ...fresh];
+    vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    // Still no provider: a start only says how many wait.
+    expect(await releaseWaitingEmails(database.db)).toBe(0);
+    expect(await jobKeys()).toEqual([]);
+
+    useMailSettings({ NODE_ENV: "production", SMTP_URL: catcher.url });
+    vi.spyOn(console, "log").mockImplementation(() => undefined);
+    // Two processes: two pools, two connections each, released at the same moment.
+    const other = createPool(database.url, 2);
+    try {
+      const [a, b] = await Promise.all([releaseWaitingEmails(database.db), releaseWaitingEmails(dbFromPool(other))]);
+      expect(a + b).toBe(owed.length);
+    } finally {
+      await other.end();
+    }
+    const keys = await jobKeys();
+    expect(keys).toHaveLength(owed.length);
+    expect(new Set(keys)).toEqual(new Set(owed.map((o) => `email:${o.id}`)));
+    const [left] = await database.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(emailOutbox)
+      .where(eq(emailOutbox.status, "waiting"));
+    expect(left!.n).toBe(0);
+    // A later start finds nothing left to queue.
+    expect(await releaseWaitingEmails(database.db)).toBe(0);
+    expect(await jobKeys()).toHaveLength(owed.length);
+    await clearJobs();
+    await database.db.delete(emailOutbox).where(inArray(emailOutbox.id, owed.map((o) => o.id)));
+  });
+
+  it("the dev mailbox never takes it, even if sendEmail is reached", async () => {
+    useMailSettings({ NODE_ENV: "production" });
+    await expect(
+      sendEmail(database.db, { outboxId: crypto.randomUUID(), to: "x@example.com", subject: "s", html: "<p>h</p>", text: "t" }),
+    ).rejects.toThrow(/No email provider/);
   });
 });
 

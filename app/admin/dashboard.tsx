@@ -4,10 +4,43 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useTRPC } from "@/app/_trpc/client";
 import { Card, ErrorState, Grid, LoadingState, Notice, PageHeader, Stat, formatDateTime, formatNumber, formatRelative } from "@/app/_components";
+import type { RouterOutputs } from "./licenses/_parts/types";
 import { DailyChart } from "./daily-chart";
 import css from "./dashboard.module.css";
 
 const DAYS = 30;
+
+type Summary = RouterOutputs["dashboard"]["summary"];
+
+/** "Never seen" and "arriving but rejected" are different problems: the second is a wrong STRIPE_WEBHOOK_SECRET. */
+function WebhookStat({ seen, rejected }: { seen: Summary["webhookLastSeen"]; rejected: Summary["webhookRejected"] }) {
+  if (seen) {
+    return (
+      <Stat
+        label="Webhook last seen"
+        value={formatRelative(seen.at)}
+        // Event types are long unbroken words (customer.subscription.pending_update_expired): let them wrap.
+        hint={<span className={css.wrapAnywhere}>{`${seen.type ?? "event"} · ${formatDateTime(seen.at)}`}</span>}
+      />
+    );
+  }
+  return (
+    <Stat
+      label="Webhook last seen"
+      value="never"
+      warn
+      hint={
+        rejected ? (
+          <Link href="/admin/settings">
+            {rejected.count} rejected, last {formatRelative(rejected.lastAt)}
+          </Link>
+        ) : (
+          "no Stripe webhook has arrived"
+        )
+      }
+    />
+  );
+}
 
 export function Dashboard() {
   const trpc = useTRPC();
@@ -39,6 +72,15 @@ export function Dashboard() {
         </div>
       )}
 
+      {summary.data?.waitingEmailsMessage && (
+        <div className={css.banner}>
+          <Notice>
+            <strong>{summary.data.waitingEmailsMessage}</strong>{" "}
+            <Link href="/admin/emails?status=waiting">See them</Link>
+          </Notice>
+        </div>
+      )}
+
       <section className={css.section} aria-label="Figures">
         {summary.isPending ? (
           <LoadingState label="Loading figures…" />
@@ -58,6 +100,14 @@ export function Dashboard() {
               warn={summary.data.failedEmails > 0}
               hint={summary.data.failedEmails > 0 ? <Link href="/admin/emails">Review and retry</Link> : "none"}
             />
+            {summary.data.waitingEmails > 0 && (
+              <Stat
+                label="Emails waiting"
+                value={formatNumber(summary.data.waitingEmails)}
+                warn
+                hint={<Link href="/admin/emails?status=waiting">for an email provider</Link>}
+              />
+            )}
             <Stat
               label="Stripe events waiting"
               value={formatNumber(summary.data.pendingStripeEvents)}
@@ -69,16 +119,7 @@ export function Dashboard() {
               warn={summary.data.failedStripeEvents > 0}
               hint={summary.data.failedStripeEvents > 0 ? <Link href="/admin/stripe-events">Review and replay</Link> : "none"}
             />
-            <Stat
-              label="Webhook last seen"
-              value={summary.data.webhookLastSeen ? formatRelative(summary.data.webhookLastSeen.at) : "never"}
-              warn={!summary.data.webhookLastSeen}
-              hint={
-                summary.data.webhookLastSeen
-                  ? `${summary.data.webhookLastSeen.type ?? "event"} · ${formatDateTime(summary.data.webhookLastSeen.at)}`
-                  : "no Stripe webhook has arrived"
-              }
-            />
+            <WebhookStat seen={summary.data.webhookLastSeen} rejected={summary.data.webhookRejected} />
           </Grid>
         )}
       </section>

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { SmtpCatcher } from "./smtp-catcher";
 
 /**
  * Real Chromium for page tests: Debian's /usr/bin/chromium driven by playwright-core (which cannot download
@@ -59,4 +60,21 @@ export const signInLinkIn = (text: string): string | undefined => /(http:\/\/\S+
 export async function confirmSignIn(page: Page, link: string) {
   await page.goto(link);
   await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** Asks for a sign-in link on the sign-in page, follows the one the catcher receives, lands in the admin app. */
+export async function signInAsAdmin(page: Page, appUrl: string, catcher: SmtpCatcher, email: string) {
+  await page.goto(`${appUrl}/admin`);
+  await page.waitForURL(/\/signin/);
+  const before = catcher.messages.length;
+  await page.getByLabel("Email address").fill(email);
+  await page.getByRole("button", { name: "Email me a sign-in link" }).click();
+  await page.getByRole("heading", { name: "Check your email" }).waitFor();
+  let link: string | undefined;
+  for (let n = before + 1; !link; n++) {
+    const message = await catcher.waitFor(n);
+    if (message.to.includes(email)) link = signInLinkIn(message.text);
+  }
+  await confirmSignIn(page, link);
+  await page.waitForURL(`${appUrl}/admin`);
 }

@@ -11,6 +11,7 @@ import {
   Field,
   LinkButton,
   LoadingState,
+  Notice,
   PageHeader,
   StatusBadge,
   Table,
@@ -26,7 +27,7 @@ import type { RouterOutputs } from "../licenses/_parts/types";
 import { FilterBar, FilterSelect, LoadMore, partsCss as css } from "../licenses/_parts/ui";
 import { orUndefined, useSearchFilters } from "../licenses/_parts/use-search-filters";
 
-const STATUSES = ["pending", "sent", "failed"] as const satisfies readonly EmailStatus[];
+const STATUSES = ["pending", "waiting", "sent", "failed"] as const satisfies readonly EmailStatus[];
 type Row = RouterOutputs["emails"]["list"]["data"][number];
 
 /** The email outbox: every email Keystead owes someone, how delivery went, and a retry for the failures. */
@@ -37,6 +38,7 @@ export function Outbox() {
   const [to, setTo] = useState(filters.to);
   useEffect(() => setTo(filters.to), [filters.to]);
   const templates = useQuery(trpc.emails.templates.queryOptions());
+  const delivery = useQuery(trpc.emails.delivery.queryOptions(undefined, { refetchInterval: 15_000 }));
   const list = useInfiniteQuery(
     trpc.emails.list.infiniteQueryOptions(
       {
@@ -68,6 +70,14 @@ export function Outbox() {
         description="The outbox: each email with its delivery status, attempts and last error."
         actions={<LinkButton href="/admin/emails/templates">Preview templates</LinkButton>}
       />
+      {delivery.data?.message && (
+        <div style={{ margin: "0 0 1rem" }}>
+          <Notice>
+            <strong>{delivery.data.message}</strong> Their keys and links stay sealed in the outbox, and nothing is logged;
+            each is sent once, at the first start with a provider.
+          </Notice>
+        </div>
+      )}
       <FilterBar
         onSubmit={() => setFilters({ to: to.trim() })}
         onClear={filtered ? () => setFilters({ status: "", template: "", to: "", customer: "" }) : undefined}
@@ -136,7 +146,8 @@ export function Outbox() {
                     {m.sentAt && <div className={`${css.small} ${mutedClass}`}>sent {formatDateTime(m.sentAt)}</div>}
                   </td>
                   <td>
-                    {m.status !== "sent" && (
+                    {/* A waiting email is sent at the next start with a provider; sending it now has nowhere to go. */}
+                    {m.status !== "sent" && m.status !== "waiting" && (
                       <Button size="small" onClick={() => (retry.reset(), setRetrying(m))}>
                         {m.status === "failed" ? "Retry" : "Send now"}
                       </Button>

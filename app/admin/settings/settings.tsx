@@ -5,6 +5,7 @@ import Link from "next/link";
 import { useState } from "react";
 import {
   Badge,
+  type BadgeTone,
   Button,
   Card,
   ConfirmDialog,
@@ -41,9 +42,9 @@ export function Settings() {
 }
 
 /** A short badge, and what to do about it in words that may wrap (a phone is narrow). */
-const yes = (ok: boolean, text: string, hint?: string) => (
+const yes = (ok: boolean, text: string, hint?: string, tone: BadgeTone = ok ? "green" : "amber") => (
   <>
-    <Badge tone={ok ? "green" : "amber"}>{text}</Badge>
+    <Badge tone={tone}>{text}</Badge>
     {hint && <span className={`${css.small} ${mutedClass}`}> {hint}</span>}
   </>
 );
@@ -51,7 +52,8 @@ const yes = (ok: boolean, text: string, hint?: string) => (
 type IntegrationStatus = RouterOutputs["settings"]["status"];
 
 /** When Stripe's event list was last compared with ours, what was missing, and a button to do it now. */
-function Reconciliation({ run, requestedAt }: { run: IntegrationStatus["stripe"]["reconcileLastRun"]; requestedAt: string | null }) {
+function Reconciliation({ stripe }: { stripe: IntegrationStatus["stripe"] }) {
+  const { reconcileLastRun: run, reconcileRequestedAt: requestedAt } = stripe;
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const now = useMutation(
@@ -59,6 +61,8 @@ function Reconciliation({ run, requestedAt }: { run: IntegrationStatus["stripe"]
       onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.settings.pathKey() }),
     }),
   );
+  // Without a secret key there is nothing to compare with: off, not an alarm (a fresh install looks like this).
+  if (stripe.reconcileOff) return yes(true, "off", "runs every 10 minutes once STRIPE_SECRET_KEY is set", "neutral");
   return (
     <>
       {run ? (
@@ -85,6 +89,7 @@ function Integrations() {
   if (status.isError) return <ErrorState title="Could not load the status." error={status.error} onRetry={() => void status.refetch()} />;
   const s = status.data;
   const seen = s.stripe.webhookLastSeen;
+  const rejected = s.stripe.webhookRejected;
   return (
     <div className={css.twoColumns}>
       <Card title="Stripe">
@@ -102,7 +107,24 @@ function Integrations() {
                 {formatRelative(seen.at)} ({formatDateTime(seen.at)}){seen.type ? ` · ${seen.type}` : ""}
               </>
             ) : (
-              yes(false, "never")
+              yes(false, "never", rejected ? "deliveries arrive but are rejected (below)" : undefined)
+            )}
+          </dd>
+          <dt>Rejected deliveries</dt>
+          <dd>
+            {rejected ? (
+              yes(
+                false,
+                `arriving but rejected: ${rejected.count}`,
+                `last at ${formatDateTime(rejected.lastAt)} (${formatRelative(rejected.lastAt)}); ${[
+                  rejected.invalidSignature && `${rejected.invalidSignature} with a bad signature (check STRIPE_WEBHOOK_SECRET)`,
+                  rejected.notConfigured && `${rejected.notConfigured} while STRIPE_WEBHOOK_SECRET was not set`,
+                ]
+                  .filter(Boolean)
+                  .join(", ")}`,
+              )
+            ) : (
+              <span className={mutedClass}>none</span>
             )}
           </dd>
           {s.stripe.apiUrl && (
@@ -113,7 +135,7 @@ function Integrations() {
           )}
           <dt>Reconciliation</dt>
           <dd>
-            <Reconciliation run={s.stripe.reconcileLastRun} requestedAt={s.stripe.reconcileRequestedAt} />
+            <Reconciliation stripe={s.stripe} />
           </dd>
         </dl>
       </Card>
@@ -125,7 +147,9 @@ function Integrations() {
               ? yes(true, "Resend")
               : s.email.provider === "smtp"
                 ? yes(true, "SMTP")
-                : yes(false, "none", "emails only reach the dev mailbox")}
+                : s.email.route === "hold"
+                  ? yes(false, "none", `${s.email.waiting} ${s.email.waiting === 1 ? "email" : "emails"} waiting in the outbox`)
+                  : yes(false, "none", "emails only reach the dev mailbox")}
           </dd>
           <dt>Sender</dt>
           <dd>{s.email.from}</dd>
@@ -140,7 +164,11 @@ function Integrations() {
         </dl>
         {s.email.provider === "dev" && (
           <p className={`${css.small} ${mutedClass}`}>
-            Customers get no email until RESEND_API_KEY or SMTP_URL is set. See <Link href="/admin/setup">Setup</Link>.
+            Customers get no email until RESEND_API_KEY or SMTP_URL is set
+            {s.email.route === "hold"
+              ? ": in production each email waits in the outbox (keys sealed, nothing logged) and is sent once Keystead restarts with a provider"
+              : "; until then the dev mailbox (/dev/mailbox) shows them, outside production only"}
+            . See <Link href="/admin/setup">Setup</Link>.
           </p>
         )}
       </Card>

@@ -33,9 +33,15 @@ export function SetupChecklist() {
             <Card
               key={c.id}
               title={c.title}
-              actions={<Badge tone={c.ok ? "green" : "amber"}>{c.ok ? "done" : "missing"}</Badge>}
+              actions={
+                // The card's header row is as tall as its title (margin included): keep the badge its own height.
+                <span style={{ alignSelf: "flex-start" }}>
+                  <Badge tone={c.ok ? "green" : "amber"}>{c.ok ? "done" : "missing"}</Badge>
+                </span>
+              }
             >
-              <p style={{ margin: 0 }}>{c.status}</p>
+              {/* Statuses quote event types and URLs, long words that must wrap on a phone. */}
+              <p style={{ margin: 0, overflowWrap: "anywhere" }}>{c.status}</p>
               {c.fix.length > 0 && (
                 <>
                   <p style={{ margin: "0.75rem 0 0.25rem", fontWeight: 600 }}>How to fix it</p>

@@ -1,5 +1,7 @@
 import type { Metadata } from "next";
+import { notFound } from "next/navigation";
 import { devMailboxEnabled } from "@/server/domain/mail/dev-mailbox";
+import { isProduction } from "@/server/domain/mail/route";
 import { emailProvider } from "@/server/env";
 import { Mailbox } from "./mailbox";
 import css from "./mailbox.module.css";
@@ -9,15 +11,14 @@ export const metadata: Metadata = { title: "Dev mailbox · Keystead" };
 export const dynamic = "force-dynamic";
 
 export default function DevMailboxPage() {
+  // Production has no dev mailbox at all: emails wait in the outbox for a provider instead.
+  if (isProduction()) notFound();
   if (!devMailboxEnabled()) {
-    const provider = emailProvider();
     return (
       <main className={css.page}>
         <h1 className={css.title}>Dev mailbox</h1>
         <p className={css.lead}>
-          {provider === "dev"
-            ? "The dev mailbox is off in production: it would show license keys to anyone who can reach this page."
-            : `Emails are being sent through ${provider === "resend" ? "Resend" : "SMTP"}, so there is nothing here.`}
+          Emails are being sent through {emailProvider() === "resend" ? "Resend" : "SMTP"}, so there is nothing here.
         </p>
       </main>
     );

@@ -2,7 +2,12 @@ import { index, integer, jsonb, pgTable, text, uuid } from "drizzle-orm/pg-core"
 import { createdAt, id, ts } from "./_columns";
 import { customers } from "./customers";
 
-export const EMAIL_STATUSES = ["pending", "sent", "failed"] as const;
+/**
+ * pending: its send job is queued (or its next retry scheduled); sent; failed: given up (the admin can retry);
+ * waiting: held in production because no email provider is configured, no attempt spent, released to pending
+ * (and queued) by the first start with a provider (server/domain/mail/waiting.ts).
+ */
+export const EMAIL_STATUSES = ["pending", "sent", "failed", "waiting"] as const;
 export type EmailStatus = (typeof EMAIL_STATUSES)[number];
 
 /**
@@ -37,7 +42,10 @@ export const emailOutbox = pgTable(
   ],
 );
 
-/** Emails "delivered" when no provider is configured: shown in the app at /dev/mailbox and printed to the log. */
+/**
+ * Emails "delivered" when no provider is configured outside production: shown in the app at /dev/mailbox and
+ * printed to the log. Never written in production (the email waits in the outbox instead).
+ */
 export const devMailbox = pgTable("dev_mailbox", {
   id: id(),
   outboxId: uuid("outbox_id").references(() => emailOutbox.id, { onDelete: "set null" }),

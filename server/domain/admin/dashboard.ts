@@ -2,7 +2,13 @@ import { and, eq, gte, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { activations, appState, emailOutbox, licenses, stripeEvents, usageDaily } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
-import { WEBHOOK_LAST_SEEN_KEY } from "@/server/domain/billing/webhook";
+import {
+  parseWebhookRejections,
+  WEBHOOK_LAST_SEEN_KEY,
+  WEBHOOK_REJECTED_KEY,
+  type WebhookRejections,
+} from "@/server/domain/billing/webhook";
+import { countWaitingEmails, waitingMessage } from "@/server/domain/mail/waiting";
 import { DAY_MS, now } from "@/server/domain/clock";
 import { utcDay } from "@/server/domain/usage/counter";
 
@@ -20,16 +26,20 @@ export type DashboardSummary = {
   pastDueLicenses: number;
   activations: number;
   failedEmails: number;
+  /** Held in production until an email provider is configured, and what to do about it. */
+  waitingEmails: number;
+  waitingEmailsMessage: string | null;
   pendingStripeEvents: number;
   failedStripeEvents: number;
   webhookLastSeen: WebhookLastSeen | null;
+  webhookRejected: WebhookRejections | null;
 };
 
 export type DailyPoint = { day: string; issued: number; validations: number; activations: number };
 
 export async function dashboardSummary(db: DbOrTx): Promise<DashboardSummary> {
   const count = sql<number>`count(*)::int`;
-  const [byStatus, acts, emails, events, seen] = await Promise.all([
+  const [byStatus, acts, emails, waitingEmails, events, webhook] = await Promise.all([
     db
       .select({ status: licenses.status, n: count })
       .from(licenses)
@@ -37,12 +47,13 @@ export async function dashboardSummary(db: DbOrTx): Promise<DashboardSummary> {
       .groupBy(licenses.status),
     db.select({ n: count }).from(activations),
     db.select({ n: count }).from(emailOutbox).where(eq(emailOutbox.status, "failed")),
+    countWaitingEmails(db),
     db
       .select({ status: stripeEvents.status, n: count })
       .from(stripeEvents)
       .where(inArray(stripeEvents.status, ["pending", "failed"]))
       .groupBy(stripeEvents.status),
-    db.select({ value: appState.value }).from(appState).where(eq(appState.key, WEBHOOK_LAST_SEEN_KEY)),
+    webhookState(db),
   ]);
   const statusCount = (rows: { status: string; n: number }[], s: string) => rows.find((r) => r.status === s)?.n ?? 0;
   return {
@@ -50,9 +61,26 @@ export async function dashboardSummary(db: DbOrTx): Promise<DashboardSummary> {
     pastDueLicenses: statusCount(byStatus, "past_due"),
     activations: acts[0]?.n ?? 0,
     failedEmails: emails[0]?.n ?? 0,
+    waitingEmails,
+    waitingEmailsMessage: waitingMessage(waitingEmails),
     pendingStripeEvents: statusCount(events, "pending"),
     failedStripeEvents: statusCount(events, "failed"),
-    webhookLastSeen: parseWebhookLastSeen(seen[0]?.value),
+    ...webhook,
+  };
+}
+
+/** The last accepted delivery and the refused ones, so "never seen" and "arriving but rejected" read apart. */
+export async function webhookState(
+  db: DbOrTx,
+): Promise<{ webhookLastSeen: WebhookLastSeen | null; webhookRejected: WebhookRejections | null }> {
+  const rows = await db
+    .select({ key: appState.key, value: appState.value })
+    .from(appState)
+    .where(inArray(appState.key, [WEBHOOK_LAST_SEEN_KEY, WEBHOOK_REJECTED_KEY]));
+  const valueOf = (key: string) => rows.find((r) => r.key === key)?.value;
+  return {
+    webhookLastSeen: parseWebhookLastSeen(valueOf(WEBHOOK_LAST_SEEN_KEY)),
+    webhookRejected: parseWebhookRejections(valueOf(WEBHOOK_REJECTED_KEY)),
   };
 }
 

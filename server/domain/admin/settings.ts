@@ -1,15 +1,16 @@
 import { reconciliationStatus } from "@/server/domain/billing/reconcile";
-import { desc, inArray, isNull, sql } from "drizzle-orm";
+import { desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { appState, signingKeys } from "@/server/db/schema";
 import type { DbOrTx, Tx } from "@/server/db/client";
 import { recordAudit, type Actor } from "@/server/domain/audit/record";
 import { RECONCILE_REQUESTED_KEY } from "@/server/domain/admin/stripe-reconcile";
-import { WEBHOOK_LAST_SEEN_KEY } from "@/server/domain/billing/webhook";
+import type { WebhookRejections } from "@/server/domain/billing/webhook";
 import { now } from "@/server/domain/clock";
 import { maxOfflineTokenLifetimeSeconds } from "@/server/domain/tokens/offline-token";
 import { rotateSigningKey } from "@/server/domain/tokens/keyring";
+import { emailDeliveryStatus, type EmailDeliveryStatus } from "@/server/domain/mail/waiting";
 import { emailProvider, env, type Env } from "@/server/env";
-import { parseWebhookLastSeen, type WebhookLastSeen } from "./dashboard";
+import { webhookState, type WebhookLastSeen } from "./dashboard";
 
 /**
  * The settings page: the signing keys behind offline tokens (and their rotation), and whether Stripe and
@@ -89,24 +90,28 @@ export type IntegrationStatus = {
     apiUrl: string | null;
     webhookUrl: string;
     webhookLastSeen: WebhookLastSeen | null;
+    /** Deliveries refused (bad signature, no secret): "arriving but rejected", told apart from "never seen". */
+    webhookRejected: WebhookRejections | null;
+    /** Reconciliation needs STRIPE_SECRET_KEY: without it, it is off, not failing. */
+    reconcileOff: boolean;
     reconcileRequestedAt: string | null;
     /** The last reconciliation run: when, what Stripe listed, what was missing here, and any error. */
     reconcileLastRun: { finishedAt: string; listed: number; stored: number; storedIds: string[]; error: string | null } | null;
   };
-  email: { provider: "resend" | "smtp" | "dev"; from: string };
+  email: EmailDeliveryStatus & { provider: "resend" | "smtp" | "dev"; from: string };
   admins: number;
   bootstrapApiTokenSet: boolean;
   offlineTokenTtlSeconds: number;
 };
 
 export async function integrationStatus(tx: DbOrTx, settings: Env = env()): Promise<IntegrationStatus> {
-  const state = await tx
-    .select({ key: appState.key, value: appState.value })
-    .from(appState)
-    .where(inArray(appState.key, [WEBHOOK_LAST_SEEN_KEY, RECONCILE_REQUESTED_KEY]));
-  const valueOf = (key: string) => state.find((s) => s.key === key)?.value;
-  const reconcile = valueOf(RECONCILE_REQUESTED_KEY);
-  const { lastRun } = await reconciliationStatus(tx);
+  const [[requested], { lastRun }, webhook, delivery] = await Promise.all([
+    tx.select({ value: appState.value }).from(appState).where(eq(appState.key, RECONCILE_REQUESTED_KEY)),
+    reconciliationStatus(tx),
+    webhookState(tx),
+    emailDeliveryStatus(tx, settings),
+  ]);
+  const reconcile = requested?.value;
   return {
     appUrl: settings.APP_URL,
     stripe: {
@@ -114,13 +119,14 @@ export async function integrationStatus(tx: DbOrTx, settings: Env = env()): Prom
       webhookSecretSet: Boolean(settings.STRIPE_WEBHOOK_SECRET),
       apiUrl: settings.STRIPE_API_URL ?? null,
       webhookUrl: `${settings.APP_URL}/api/stripe/webhook`,
-      webhookLastSeen: parseWebhookLastSeen(valueOf(WEBHOOK_LAST_SEEN_KEY)),
+      ...webhook,
+      reconcileOff: !settings.STRIPE_SECRET_KEY,
       reconcileRequestedAt: typeof reconcile === "string" ? reconcile : null,
       reconcileLastRun: lastRun
         ? { finishedAt: lastRun.finishedAt, listed: lastRun.listed, stored: lastRun.stored, storedIds: lastRun.storedIds, error: lastRun.error }
         : null,
     },
-    email: { provider: emailProvider(settings), from: settings.EMAIL_FROM },
+    email: { ...delivery, provider: emailProvider(settings), from: settings.EMAIL_FROM },
     admins: settings.ADMIN_EMAILS.length,
     bootstrapApiTokenSet: Boolean(settings.ADMIN_API_TOKEN),
     offlineTokenTtlSeconds: settings.OFFLINE_TOKEN_TTL,

@@ -64,3 +64,94 @@ export async function acceptWebhookEvent(db: Db, event: StripeEventEnvelope): Pr
     return { stored };
   });
 }
+
+/**
+ * Deliveries refused before anything was stored (bad or missing signature, no secret to check with), counted so
+ * the admin can tell "Stripe never called" from "Stripe calls and we refuse it". Anyone can post garbage here,
+ * so a refusal never costs a write of its own: refusals add up in memory and reach app_state as one upsert at
+ * most every REJECTION_FLUSH_MS per process, the first one after a quiet spell at once.
+ */
+export const WEBHOOK_REJECTED_KEY = "stripe.webhook_rejected";
+const REJECTION_FLUSH_MS = 5_000;
+
+export type WebhookRejectionReason = "invalid_signature" | "not_configured";
+export type WebhookRejections = {
+  count: number;
+  invalidSignature: number;
+  notConfigured: number;
+  lastAt: string;
+  lastReason: WebhookRejectionReason;
+};
+
+type PendingRejections = Omit<WebhookRejections, "count">;
+type RejectionBuffer = { pending: PendingRejections | null; timer: NodeJS.Timeout | null; lastFlushAt: number };
+// One buffer per process: Next bundles route handlers separately, so it lives on globalThis.
+const rejections = ((globalThis as unknown as { __keysteadWebhookRejections?: RejectionBuffer }).__keysteadWebhookRejections ??= {
+  pending: null,
+  timer: null,
+  lastFlushAt: 0,
+});
+
+const REASON_BY_CODE: Partial<Record<string, WebhookRejectionReason>> = {
+  INVALID_SIGNATURE: "invalid_signature",
+  NOT_CONFIGURED: "not_configured",
+};
+
+/** Called by the webhook route for every failed delivery; counts the refusals that mean "not from us or unverifiable". */
+export function noteRejectedWebhook(db: Db, err: unknown): void {
+  const reason = err instanceof AppError ? REASON_BY_CODE[err.code] : undefined;
+  if (!reason) return;
+  const p = (rejections.pending ??= { invalidSignature: 0, notConfigured: 0, lastAt: "", lastReason: reason });
+  if (reason === "invalid_signature") p.invalidSignature++;
+  else p.notConfigured++;
+  p.lastAt = new Date().toISOString();
+  p.lastReason = reason;
+  if (rejections.timer) return;
+  const wait = Math.max(0, rejections.lastFlushAt + REJECTION_FLUSH_MS - Date.now());
+  rejections.timer = setTimeout(() => void flushRejections(db), wait);
+  rejections.timer.unref();
+}
+
+async function flushRejections(db: Db) {
+  const batch = rejections.pending;
+  rejections.pending = null;
+  rejections.timer = null;
+  rejections.lastFlushAt = Date.now();
+  if (!batch) return;
+  const added = batch.invalidSignature + batch.notConfigured;
+  const old = (field: string) => sql`coalesce((${appState.value}->>${field})::bigint, 0)`;
+  // Two processes may flush at once: counts add up, and the latest refusal wins whichever commits last.
+  const later = sql`${batch.lastAt}::text >= coalesce(${appState.value}->>'lastAt', '')`;
+  try {
+    await db
+      .insert(appState)
+      .values({ key: WEBHOOK_REJECTED_KEY, value: { count: added, ...batch } })
+      .onConflictDoUpdate({
+        target: appState.key,
+        set: {
+          value: sql`jsonb_build_object(
+            'count', ${old("count")} + ${added}::bigint,
+            'invalidSignature', ${old("invalidSignature")} + ${batch.invalidSignature}::bigint,
+            'notConfigured', ${old("notConfigured")} + ${batch.notConfigured}::bigint,
+            'lastAt', case when ${later} then ${batch.lastAt}::text else ${appState.value}->>'lastAt' end,
+            'lastReason', case when ${later} then ${batch.lastReason}::text else ${appState.value}->>'lastReason' end)`,
+          updatedAt: sql`now()`,
+        },
+      });
+  } catch (err) {
+    console.error(`[stripe] could not record ${added} rejected webhook deliveries: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export function parseWebhookRejections(value: unknown): WebhookRejections | null {
+  if (!value || typeof value !== "object") return null;
+  const v = value as Record<string, unknown>;
+  if (typeof v.lastAt !== "string" || typeof v.count !== "number") return null;
+  return {
+    count: v.count,
+    invalidSignature: typeof v.invalidSignature === "number" ? v.invalidSignature : 0,
+    notConfigured: typeof v.notConfigured === "number" ? v.notConfigured : 0,
+    lastAt: v.lastAt,
+    lastReason: v.lastReason === "not_configured" ? "not_configured" : "invalid_signature",
+  };
+}

@@ -4,6 +4,7 @@ import type { Db } from "@/server/db/client";
 import { backoffDelayMs, enqueue } from "@/server/jobs/enqueue";
 import { env } from "@/server/env";
 import { PermanentEmailError, renderEmail } from "./render";
+import { emailRoute } from "./route";
 import { sendEmail } from "./send-email";
 
 /** After this many failed attempts the row is marked failed and nobody tries again. */
@@ -13,7 +14,8 @@ export type DeliveryOutcome =
   | { outcome: "sent"; provider: string; messageId: string }
   | { outcome: "retrying"; attempts: number; nextAttemptAt: Date; error: string }
   | { outcome: "failed"; attempts: number; error: string }
-  | { outcome: "skipped"; reason: "missing" | "sent" | "failed" };
+  | { outcome: "waiting" }
+  | { outcome: "skipped"; reason: "missing" | "sent" | "failed" | "waiting" };
 
 /**
  * Delivers one outbox email (the send_email job). The row is locked FOR UPDATE for the whole attempt, so two
@@ -26,12 +28,19 @@ export type DeliveryOutcome =
  *
  * The lock is held across the provider call on purpose: releasing it first would let a duplicate job send
  * while this one is still talking to the provider. Provider calls have short timeouts to bound that.
+ *
+ * In production with no provider the row is set waiting before anything is rendered: no key is opened, nothing
+ * is logged, no attempt is spent, and the first start with a provider sends it (releaseWaitingEmails).
  */
 export async function deliverOutboxEmail(db: Db, outboxId: string): Promise<DeliveryOutcome> {
   return db.transaction(async (tx) => {
     const [row] = await tx.select().from(emailOutbox).where(eq(emailOutbox.id, outboxId)).for("update");
     if (!row) return { outcome: "skipped", reason: "missing" } as const;
     if (row.status !== "pending") return { outcome: "skipped", reason: row.status } as const;
+    if (emailRoute() === "hold") {
+      await tx.update(emailOutbox).set({ status: "waiting", nextAttemptAt: null }).where(eq(emailOutbox.id, row.id));
+      return { outcome: "waiting" } as const;
+    }
 
     const attempts = row.attempts + 1;
     // Delivery talks to real servers and the real job queue: wall-clock time, not the domain clock.

@@ -2,14 +2,15 @@ import { desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { devMailbox } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
-import { emailProvider, env, type Env } from "@/server/env";
+import { env, type Env } from "@/server/env";
+import { emailRoute } from "./route";
 
 /**
  * The dev mailbox shows whole emails, license keys included, to anyone who can reach the app: only while no
  * provider is configured (so nothing real is sent) and never in production.
  */
 export function devMailboxEnabled(settings: Env = env()): boolean {
-  return emailProvider(settings) === "dev" && settings.NODE_ENV !== "production";
+  return emailRoute(settings) === "dev-mailbox";
 }
 
 export const DevMailboxMessageInput = z.object({ id: z.uuid() });

@@ -2,7 +2,8 @@ import nodemailer, { type Transporter } from "nodemailer";
 import { Resend } from "resend";
 import { devMailbox } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
-import { emailProvider, env, type Env } from "@/server/env";
+import { env, type Env } from "@/server/env";
+import { emailRoute } from "./route";
 
 export type OutgoingEmail = {
   /** The outbox row id: the provider's idempotency key (Resend) or the Message-ID's local part (SMTP). */
@@ -25,17 +26,20 @@ export class ProviderError extends Error {
 
 /**
  * Hands one email to the configured provider: Resend (RESEND_API_KEY), any SMTP server (SMTP_URL) or, with
- * neither, the dev mailbox table plus a log line. `tx` is only written to by the dev mailbox, so that its row
- * commits with the outbox row's "sent".
+ * neither and outside production, the dev mailbox table plus a log line. `tx` is only written to by the dev
+ * mailbox, so that its row commits with the outbox row's "sent". In production with neither there is nowhere
+ * to send: the caller holds the email instead (deliver.ts), and this refuses rather than print a key.
  */
 export async function sendEmail(tx: DbOrTx, email: OutgoingEmail, settings: Env = env()): Promise<SendResult> {
-  switch (emailProvider(settings)) {
+  switch (emailRoute(settings)) {
     case "resend":
       return sendWithResend(email, settings);
     case "smtp":
       return sendWithSmtp(email, settings);
-    case "dev":
+    case "dev-mailbox":
       return saveToDevMailbox(tx, email, settings);
+    case "hold":
+      throw new ProviderError("No email provider is configured (RESEND_API_KEY or SMTP_URL); production has no dev mailbox.");
   }
 }
 

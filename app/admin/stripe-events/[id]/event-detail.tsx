@@ -6,6 +6,7 @@ import { useState } from "react";
 import { Button, Card, ConfirmDialog, ErrorState, LoadingState, PageHeader, StatusBadge, errorMessage, formatDateTime, monoClass } from "@/app/_components";
 import { useTRPC } from "@/app/_trpc/client";
 import { actionText, actorText, JsonBlock, partsCss as css } from "../../licenses/_parts/ui";
+import own from "./event-detail.module.css";
 
 export function StripeEventDetail({ id }: { id: string }) {
   const trpc = useTRPC();
@@ -35,13 +36,16 @@ export function StripeEventDetail({ id }: { id: string }) {
   }
   const { event: e, audit, licenseIds } = event.data;
   return (
-    <>
+    <div className={own.page}>
       <PageHeader
         title={e.type}
         description={<span className={monoClass}>{e.id}</span>}
         actions={
           <>
-            <StatusBadge status={e.status} />
+            {/* The actions row is as tall as the button: keep the badge its own height. */}
+            <span style={{ alignSelf: "center" }}>
+              <StatusBadge status={e.status} />
+            </span>
             <Button onClick={() => (replay.reset(), setConfirming(true))} variant={e.status === "failed" ? "primary" : "default"}>
               Replay
             </Button>
@@ -125,6 +129,6 @@ export function StripeEventDetail({ id }: { id: string }) {
         It goes back to pending and the worker processes it again, reading the current state from Stripe. Processing is
         idempotent: a checkout never issues the same license twice.
       </ConfirmDialog>
-    </>
+    </div>
   );
 }

@@ -2,7 +2,7 @@
 import { db } from "@/server/db/client";
 import { env } from "@/server/env";
 import { AppError, isAppError } from "@/server/domain/errors";
-import { acceptWebhookEvent, verifyStripeWebhook } from "@/server/domain/billing/webhook";
+import { acceptWebhookEvent, noteRejectedWebhook, verifyStripeWebhook } from "@/server/domain/billing/webhook";
 import { limit, toErrorResponse } from "@/server/rest/handler";
 import { clientIp } from "@/server/rest/rate-limit";
 
@@ -23,6 +23,7 @@ export async function POST(req: Request) {
     await acceptWebhookEvent(db(), event);
     return Response.json({ received: true });
   } catch (err) {
+    noteRejectedWebhook(db(), err);
     // Stripe itself is never limited; callers that cannot sign are, per IP (RATE_LIMIT_IP a minute).
     if (isAppError(err) && err.code === "INVALID_SIGNATURE") {
       try {
