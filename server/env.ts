@@ -168,6 +168,14 @@ export function previousAuthSecret(): string | undefined {
   return env().AUTH_SECRET_PREVIOUS;
 }
 
+/**
+ * `npm run dev` or the tests: the only modes that may use the development secret or show emails in the dev
+ * mailbox. An unset NODE_ENV (a tsx script, `npm run worker` on a server) is not development.
+ */
+export function isDevelopmentMode(e: Env = env()): boolean {
+  return usesDevelopmentSecret(e.NODE_ENV);
+}
+
 export function emailProvider(e: Env = env()): "resend" | "smtp" | "dev" {
   if (e.RESEND_API_KEY) return "resend";
   if (e.SMTP_URL) return "smtp";

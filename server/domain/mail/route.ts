@@ -1,4 +1,4 @@
-import { emailProvider, env, type Env } from "@/server/env";
+import { emailProvider, env, isDevelopmentMode, type Env } from "@/server/env";
 
 /**
  * Where an email goes right now. Without a provider, development shows it in the dev mailbox; production holds
@@ -7,7 +7,11 @@ import { emailProvider, env, type Env } from "@/server/env";
  */
 export type EmailRoute = "resend" | "smtp" | "dev-mailbox" | "hold";
 
-export const isProduction = (settings: Env = env()) => settings.NODE_ENV === "production";
+/**
+ * Anything but `npm run dev` and the tests holds: a worker started on a server without NODE_ENV must not write
+ * keys into the dev mailbox either.
+ */
+export const isProduction = (settings: Env = env()) => !isDevelopmentMode(settings);
 
 export function emailRoute(settings: Env = env()): EmailRoute {
   const provider = emailProvider(settings);
