@@ -116,8 +116,9 @@ describe("shutdown", () => {
     expect((await app.get("/api/health")).body).toMatchObject({ ok: true, worker: "ok" });
     await app.stop();
     expect(app.exit()).toEqual({ code: 0, signal: null });
-    const afterSignal = app.logs().slice(app.logs().indexOf("SIGTERM"));
-    expect(afterSignal).toMatch(/\[keystead\] SIGTERM: finishing requests and jobs, then exiting/);
+    const logs = app.logs();
+    const afterSignal = logs.slice(logs.indexOf("[keystead] SIGTERM: finishing requests and jobs, then exiting"));
+    expect(afterSignal).toMatch(/^\[keystead\] SIGTERM/);
     expect(afterSignal).not.toMatch(/error|terminating connection|ECONNRESET|still busy/i);
   });
 });
