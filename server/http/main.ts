@@ -4,6 +4,7 @@
 //
 //   node dist/server.js [--dev] [--hostname 127.0.0.1]      (port: PORT; default: every interface)
 import fs from "node:fs";
+import type http from "node:http";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import next from "next";
@@ -39,13 +40,23 @@ function useStandaloneConfig(dir: string) {
   process.env.__NEXT_PRIVATE_STANDALONE_CONFIG = JSON.stringify(JSON.parse(fs.readFileSync(file, "utf8")).config);
 }
 
+/**
+ * Next attaches its upgrade handler (the dev server's HMR websocket) to the server of the first request it
+ * handles. A browser tab left open across a restart reconnects that websocket before it sends any request: the
+ * upgrade then reached Next as a plain request (a 404 that compiled the not-found page and reloaded the tab).
+ * So attach it at start. `setupWebSocketHandler` is not in Next's types; without it, Next's own first-request
+ * wiring still applies.
+ */
+function attachUpgradeHandler(app: ReturnType<typeof next>, server: http.Server) {
+  (app as unknown as { setupWebSocketHandler?: (server: http.Server) => void }).setupWebSocketHandler?.(server);
+}
+
 async function main() {
   const settings = settingsOrExit();
   const dir = process.cwd();
   if (!dev) useStandaloneConfig(dir);
   const hostname = args.hostname;
   const app = next({ dev, dir, hostname: hostname ?? "localhost", port: settings.PORT });
-  // Next wires its own upgrade handler (the dev server's HMR websocket) onto this server at the first request.
   const server = createDoor({ trustProxy: settings.TRUST_PROXY, next: app.getRequestHandler() });
   server.on("error", (err) => {
     console.error(`[keystead] cannot listen on port ${settings.PORT}: ${err.message}`);
@@ -80,6 +91,7 @@ async function main() {
 
   // Runs instrumentation.ts (settings, migrations, signing key, worker) before a single request is taken.
   await app.prepare();
+  attachUpgradeHandler(app, server);
   server.listen(settings.PORT, hostname, () => {
     console.log(`[keystead] ready on http://${hostname ?? "localhost"}:${settings.PORT} (${dev ? "development" : "production"})`);
   });
