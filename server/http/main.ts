@@ -51,17 +51,8 @@ function attachUpgradeHandler(app: ReturnType<typeof next>, server: http.Server)
   (app as unknown as { setupWebSocketHandler?: (server: http.Server) => void }).setupWebSocketHandler?.(server);
 }
 
-async function main() {
-  const settings = settingsOrExit();
-  const dir = process.cwd();
-  if (!dev) useStandaloneConfig(dir);
-  const hostname = args.hostname;
-  const app = next({ dev, dir, hostname: hostname ?? "localhost", port: settings.PORT });
-  const server = createDoor({ trustProxy: settings.TRUST_PROXY, next: app.getRequestHandler() });
-  server.on("error", (err) => {
-    console.error(`[keystead] cannot listen on port ${settings.PORT}: ${err.message}`);
-    process.exit(1);
-  });
+/** SIGTERM/SIGINT: stop taking requests, let running requests and jobs finish, close the pool, exit 0. */
+function closeOnSignals(server: http.Server, app: ReturnType<typeof next>) {
   let closing = false;
   const close = (signal: NodeJS.Signals) => {
     // A shell sends Ctrl-C to the whole process group, and graphile-worker re-raises the signal once its jobs
@@ -88,6 +79,20 @@ async function main() {
   };
   process.on("SIGINT", close);
   process.on("SIGTERM", close);
+}
+
+async function main() {
+  const settings = settingsOrExit();
+  const dir = process.cwd();
+  if (!dev) useStandaloneConfig(dir);
+  const hostname = args.hostname;
+  const app = next({ dev, dir, hostname: hostname ?? "localhost", port: settings.PORT });
+  const server = createDoor({ trustProxy: settings.TRUST_PROXY, next: app.getRequestHandler() });
+  server.on("error", (err) => {
+    console.error(`[keystead] cannot listen on port ${settings.PORT}: ${err.message}`);
+    process.exit(1);
+  });
+  closeOnSignals(server, app);
 
   // Runs instrumentation.ts (settings, migrations, signing key, worker) before a single request is taken.
   await app.prepare();
