@@ -70,6 +70,11 @@ describe("the door", () => {
     expect(validate.body).toMatchObject({ valid: false, code: "NOT_FOUND" });
   });
 
+  it("boots once per process: instrumentation (migrations, worker) ran exactly once behind the door", async () => {
+    expect(app.logs().match(/\[keystead\] worker started/g)).toHaveLength(1);
+    expect(app.logs().match(/\[keystead\] ready on http:\/\/127\.0\.0\.1:\d+ \(production\)/g)).toHaveLength(1);
+  });
+
   // 50 MB each, with no Content-Length: the reader must refuse at the limit while the body streams.
   const routes: Array<[string, string, Record<string, string>]> = [
     ["the Stripe webhook", "/api/stripe/webhook", { "stripe-signature": "t=1,v1=00" }],
