@@ -1,4 +1,4 @@
-# Keystead: one container running web + worker on Next's standalone output.
+# Keystead: one container running the door (web) + worker on Next's standalone output.
 # Build:  docker build -t keystead .
 # Run:    docker run -p 3000:3000 -e DATABASE_URL=... -e AUTH_SECRET=... keystead   (or: docker compose up)
 
@@ -13,15 +13,21 @@ WORKDIR /app
 ENV NEXT_TELEMETRY_DISABLED=1 NEXT_OUTPUT=standalone
 COPY --from=deps /app/node_modules ./node_modules
 COPY . .
+# next build (standalone), then the door bundled into dist/server.js (scripts/build-server.mjs).
 RUN npm run build
 
 FROM node:20-bookworm-slim AS runner
 WORKDIR /app
-ENV NODE_ENV=production NEXT_TELEMETRY_DISABLED=1 PORT=3000 HOSTNAME=0.0.0.0
+# The door listens on every interface; PORT picks the port. TRUST_PROXY: see README "Behind a reverse proxy".
+ENV NODE_ENV=production NEXT_TELEMETRY_DISABLED=1 PORT=3000
 RUN groupadd --system --gid 1001 keystead && useradd --system --uid 1001 --gid keystead --home /app keystead
-# server.js + the traced node_modules; static assets are not part of the trace and must be copied beside it.
+# The traced node_modules and build; static assets are not part of the trace and must be copied beside it.
 COPY --from=build --chown=keystead:keystead /app/.next/standalone ./
 COPY --from=build --chown=keystead:keystead /app/.next/static ./.next/static
+# The door replaces the server.js Next writes: it owns the socket (the client's real address) and hands every
+# request to Next. It needs only `next` from the traced node_modules, and reads the build's config from
+# .next/required-server-files.json as Next's own standalone server.js would.
+COPY --from=build --chown=keystead:keystead /app/dist/server.js ./server.js
 # SQL migrations, applied at start-up by the same boot code the tests run (instrumentation.ts -> server/boot.ts).
 COPY --from=build --chown=keystead:keystead /app/drizzle ./drizzle
 USER keystead

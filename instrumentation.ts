@@ -5,9 +5,17 @@ export async function register() {
   const { bootOrExit } = await import("./server/boot");
   await bootOrExit();
   const { env } = await import("./server/env");
+  const { onShutdown } = await import("./server/http/shutdown");
+  const { closeDb, pool } = await import("./server/db/client");
+  // On SIGTERM/SIGINT the door (server/http/main.ts) runs these, newest first: jobs finish, then the pool closes.
+  onShutdown(closeDb);
   if (env().WORKER === "on") {
     const { startWorker } = await import("./server/jobs/worker");
-    const { pool } = await import("./server/db/client");
-    await startWorker(pool());
+    const runner = await startWorker(pool());
+    onShutdown(async () => {
+      // graphile-worker's own signal handler may have stopped it first ("already stopped"): either way, wait.
+      await runner.stop().catch(() => undefined);
+      await runner.promise.catch(() => undefined);
+    });
   }
 }

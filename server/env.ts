@@ -85,6 +85,8 @@ const EnvSchema = z
     OFFLINE_TOKEN_TTL: intSetting(1_209_600, 60),
     RATE_LIMIT_IP: intSetting(300),
     RATE_LIMIT_KEY: intSetting(60),
+    /** How many reverse proxies stand in front, each appending to X-Forwarded-For; 0: the connection's address is the client's. */
+    TRUST_PROXY: intSetting(0),
     WORKER: z
       .enum(["on", "off", ""])
       .optional()

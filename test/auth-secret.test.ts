@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emailOutbox, signingKeys } from "@/server/db/schema";
 import { startApp, TEST_ADMIN_TOKEN, type TestApp } from "./helpers/app";
 import { createTestDatabase, type TestDb } from "./helpers/db";
-import { runToExit, tsxCli } from "./helpers/processes";
+import { runToExit, tsxCli, WORKER_ENTRY } from "./helpers/processes";
 import { askForLink, browserless, signInByEmail, type Browserless } from "./helpers/sign-in";
 import { signInLinkIn } from "./helpers/browser";
 import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
@@ -119,13 +119,13 @@ describe("entry points without AUTH_SECRET", () => {
   });
 
   it.each([
-    ["`npm run worker` with NODE_ENV unset", "server/jobs/main.ts", {}, /^Invalid setting AUTH_SECRET: is required \(only NODE_ENV=development or test/m],
-    ["`npm run worker` in production", "server/jobs/main.ts", { NODE_ENV: "production" }, /^Invalid setting AUTH_SECRET: is required in production$/m],
-    ["`npm run reseal`", "scripts/reseal.ts", {}, /^Invalid setting AUTH_SECRET: is required \(only NODE_ENV=development or test/m],
+    ["`npm run worker` with NODE_ENV unset", [WORKER_ENTRY], {}, /^Invalid setting AUTH_SECRET: is required \(only NODE_ENV=development or test/m],
+    ["`npm run worker` in production", [WORKER_ENTRY], { NODE_ENV: "production" }, /^Invalid setting AUTH_SECRET: is required in production$/m],
+    ["`npm run reseal`", [tsxCli, "scripts/reseal.ts"], {}, /^Invalid setting AUTH_SECRET: is required \(only NODE_ENV=development or test/m],
   ])("%s stops with the one line and seals nothing", async (_name, entry, env, line) => {
     const database = await createTestDatabase("nosecret");
     databases.push(database);
-    const { code, output } = await runToExit([tsxCli, entry], { DATABASE_URL: database.url, ...env }, 60_000);
+    const { code, output } = await runToExit(entry, { DATABASE_URL: database.url, ...env }, 60_000);
     expect(code).not.toBe(0);
     expect(output.split("\n").filter((l) => l.includes("AUTH_SECRET"))).toEqual([expect.stringMatching(line)]);
     expect(await database.db.select().from(signingKeys)).toEqual([]);

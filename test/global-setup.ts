@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
@@ -19,6 +20,9 @@ export default async function setup(project: TestProject) {
   if (!fs.existsSync(path.join(distDir, "BUILD_ID"))) {
     throw new Error(`No Next.js build in ${distDir}: run \`npm run build\` (npm test does it for you).`);
   }
+  // The door (dist/server.js) is bundled from the current sources, as `npm run build` does, so a Next build
+  // made with plain `next build` still runs behind today's door.
+  execFileSync(process.execPath, ["scripts/build-server.mjs"], { stdio: "inherit" });
   return async () => {
     await stop?.();
   };

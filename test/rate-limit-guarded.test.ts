@@ -9,7 +9,8 @@ import { startApp, TEST_ADMIN_TOKEN, type TestApp } from "./helpers/app";
 describe("rate limits on guarded routes", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startApp({ env: { RATE_LIMIT_IP: "3" } });
+    // As if behind one reverse proxy, so each test's X-Forwarded-For entry is its client's address.
+    app = await startApp({ env: { RATE_LIMIT_IP: "3", TRUST_PROXY: "1" } });
   });
   afterAll(async () => {
     await app?.stop();

@@ -3,12 +3,11 @@ import path from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { signingKeys } from "@/server/db/schema";
-import { startApp, TEST_AUTH_SECRET } from "./helpers/app";
+import { APP_SERVER, startApp, TEST_AUTH_SECRET } from "./helpers/app";
 import { createTestDatabase, type TestDb } from "./helpers/db";
 import { freePort } from "./helpers/ports";
-import { runToExit, tsxCli } from "./helpers/processes";
+import { runToExit, WORKER_ENTRY } from "./helpers/processes";
 
-const nextBin = path.join(process.cwd(), "node_modules/next/dist/bin/next");
 
 describe("start-up", () => {
   const dbs: TestDb[] = [];
@@ -18,7 +17,8 @@ describe("start-up", () => {
 
   it("stops with one line naming a bad setting", async () => {
     const port = await freePort();
-    const { code, output } = await runToExit([nextBin, "start", "-p", String(port)], {
+    const { code, output } = await runToExit([APP_SERVER], {
+      PORT: String(port),
       NODE_ENV: "production",
       DATABASE_URL: "postgres://postgres@127.0.0.1:5432/postgres",
       AUTH_SECRET: TEST_AUTH_SECRET,
@@ -31,7 +31,8 @@ describe("start-up", () => {
 
   it("refuses to start in production without AUTH_SECRET", async () => {
     const port = await freePort();
-    const { code, output } = await runToExit([nextBin, "start", "-p", String(port)], {
+    const { code, output } = await runToExit([APP_SERVER], {
+      PORT: String(port),
       NODE_ENV: "production",
       DATABASE_URL: "postgres://postgres@127.0.0.1:5432/postgres",
     });
@@ -62,7 +63,7 @@ describe("start-up", () => {
   it("`npm run worker` runs the worker alone against the same database", async () => {
     const database = await createTestDatabase("worker");
     dbs.push(database);
-    const child = spawn(process.execPath, [tsxCli, "server/jobs/main.ts"], {
+    const child = spawn(process.execPath, [WORKER_ENTRY], {
       cwd: process.cwd(),
       env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url, AUTH_SECRET: TEST_AUTH_SECRET, NODE_ENV: "production" } as unknown as NodeJS.ProcessEnv,
       stdio: ["ignore", "pipe", "pipe"],

@@ -1,3 +1,5 @@
+import { addressFromDoor } from "@/server/http/client-address";
+
 /**
  * Fixed-window rate limiter kept in process memory: cheap enough for the validate hot path. Each replica
  * counts on its own, so N web replicas allow up to N x the limit; put a shared limiter in front for more.
@@ -45,15 +47,9 @@ export function rateLimiter(): RateLimiter {
 }
 
 /**
- * The caller's address. Next.js fills x-forwarded-for with the socket address only when the request has
- * none, and a reverse proxy appends the peer it saw, so the right-most entry is the one nobody but our
- * nearest hop wrote. (Without a proxy a client can choose it; the per-key limit still holds.)
+ * The caller's address, as the door (server/http/door.ts) decided it from the connection and TRUST_PROXY.
+ * Never read from X-Forwarded-For here: that header is the client's to write.
  */
 export function clientIp(req: Request): string {
-  const xff = req.headers.get("x-forwarded-for");
-  if (xff) {
-    const parts = xff.split(",").map((s) => s.trim()).filter(Boolean);
-    if (parts.length) return parts[parts.length - 1]!;
-  }
-  return req.headers.get("x-real-ip") ?? "unknown";
+  return addressFromDoor(req.headers);
 }

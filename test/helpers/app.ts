@@ -6,30 +6,47 @@ import { freePort } from "./ports";
 export type TestApp = {
   url: string;
   port: number;
+  /** The app process (the door, Next and the worker in one), e.g. to read its memory from /proc. */
+  pid: number;
   database: TestDb;
   logs: () => string;
   /** POST JSON and read the JSON answer (whatever the status). */
   post: (route: string, body: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
   get: (route: string, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
   stop: () => Promise<void>;
+  /** How the process ended (after stop()), for tests of shutdown. */
+  exit: () => { code: number | null; signal: NodeJS.Signals | null } | undefined;
 };
 
 export const TEST_AUTH_SECRET = "test-auth-secret-0123456789abcdef";
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 export const TEST_WEBHOOK_SECRET = "whsec_test_secret_0123456789";
 
+/** What `npm start` runs: the door (bundled by the tests' global setup, as by `npm run build`) in front of Next. */
+export const APP_SERVER = path.join(process.cwd(), "dist/server.js");
+
 /**
- * Starts the real, built app (`next start`, web + worker in one process) on a free port against a fresh
- * database, and waits for /api/health. Each call is its own server; stop() kills its whole process group.
+ * Starts the real, built app (`npm start`'s process: the door in front of Next, web + worker in one process) on
+ * a free port against a fresh database, and waits for /api/health. Each call is its own server; stop() kills
+ * its whole process group.
  */
-export async function startApp(opts: { env?: Record<string, string>; database?: TestDb } = {}): Promise<TestApp> {
+export async function startApp(
+  opts: {
+    env?: Record<string, string>;
+    database?: TestDb;
+    /** "next-start": Next's own server with no door in front, to prove what such a request can and cannot do. */
+    server?: "door" | "next-start";
+  } = {},
+): Promise<TestApp> {
   const database = opts.database ?? (await createTestDatabase("app"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let output = "";
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(process.cwd(), "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"],
+    opts.server === "next-start"
+      ? [path.join(process.cwd(), "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"]
+      : [APP_SERVER, "--hostname", "127.0.0.1"],
     {
       cwd: process.cwd(),
       detached: true,
@@ -40,6 +57,7 @@ export async function startApp(opts: { env?: Record<string, string>; database?: 
         NEXT_DIST_DIR: process.env.NEXT_DIST_DIR,
         NODE_ENV: "production",
         NEXT_TELEMETRY_DISABLED: "1",
+        PORT: String(port),
         DATABASE_URL: database.url,
         APP_URL: url,
         AUTH_SECRET: TEST_AUTH_SECRET,
@@ -53,8 +71,8 @@ export async function startApp(opts: { env?: Record<string, string>; database?: 
   );
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
-  let exited = false;
-  child.once("exit", () => (exited = true));
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  child.once("exit", (code, signal) => (exited = { code, signal }));
 
   const stop = async () => {
     if (!exited && child.pid) {
@@ -119,8 +137,10 @@ export async function startApp(opts: { env?: Record<string, string>; database?: 
   return {
     url,
     port,
+    pid: child.pid!,
     database,
     logs: () => output,
+    exit: () => exited,
     post: (route, body, headers) => call("POST", route, body, headers),
     get: (route, headers) => call("GET", route, undefined, headers),
     stop,

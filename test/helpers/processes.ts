@@ -23,5 +23,8 @@ export function runToExit(args: string[], env: Record<string, string>, timeoutMs
   });
 }
 
-/** `tsx` as `npm run worker` and `npm run reseal` call it. */
+/** `tsx` as `npm run reseal` and `npm run migrate` call it. */
 export const tsxCli = path.join(process.cwd(), "node_modules/tsx/dist/cli.mjs");
+
+/** What `npm run worker` runs: the worker entry `npm run build` bundles (scripts/build-server.mjs). */
+export const WORKER_ENTRY = path.join(process.cwd(), "dist/worker.js");

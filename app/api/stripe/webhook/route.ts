@@ -1,8 +1,9 @@
 // POST /api/stripe/webhook: verify the raw body -> store the event + queue its processing in one tx -> 200.
 import { db } from "@/server/db/client";
 import { env } from "@/server/env";
-import { AppError, isAppError } from "@/server/domain/errors";
+import { isAppError } from "@/server/domain/errors";
 import { acceptWebhookEvent, noteRejectedWebhook, verifyStripeWebhook } from "@/server/domain/billing/webhook";
+import { readBodyText } from "@/server/rest/body";
 import { limit, toErrorResponse } from "@/server/rest/handler";
 import { clientIp } from "@/server/rest/rate-limit";
 
@@ -13,11 +14,9 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 export async function POST(req: Request) {
   try {
-    if (Number(req.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) {
-      throw new AppError("PAYLOAD_TOO_LARGE", `The body must be at most ${MAX_BODY_BYTES} bytes.`);
-    }
-    // The signature covers the exact bytes Stripe sent: read them raw, never re-serialize parsed JSON.
-    const raw = await req.text();
+    // The signature covers the exact bytes Stripe sent: read them raw, never re-serialize parsed JSON. Read
+    // while they stream, so an unannounced (chunked) flood is refused at the limit instead of buffered.
+    const raw = await readBodyText(req, MAX_BODY_BYTES);
     const event = verifyStripeWebhook(raw, req.headers.get("stripe-signature"), env().STRIPE_WEBHOOK_SECRET);
     // A redelivered event is answered 200 as well: Stripe stops retrying, and it is never processed twice.
     await acceptWebhookEvent(db(), event);

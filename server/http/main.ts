@@ -1,0 +1,108 @@
+// The process entry for `npm start`, `npm run dev`, the tests and the image: the door in front of Next's own
+// request handler, in one process (web, and the worker unless WORKER=off, started by instrumentation.ts).
+// `npm run build` bundles this file into dist/server.js (scripts/build-server.mjs).
+//
+//   node dist/server.js [--dev] [--hostname 127.0.0.1]      (port: PORT; default: every interface)
+import fs from "node:fs";
+import type http from "node:http";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import next from "next";
+import { EnvError, env, type Env } from "@/server/env";
+import { createDoor } from "./door";
+import { runShutdownHooks } from "./shutdown";
+
+const { values: args } = parseArgs({ options: { dev: { type: "boolean" }, hostname: { type: "string" } } });
+const dev = args.dev === true;
+// What `next dev` and `next start` do: the mode decides NODE_ENV unless the operator set it.
+Object.assign(process.env, { NODE_ENV: process.env.NODE_ENV || (dev ? "development" : "production") });
+
+/** Settings first, so a bad one is the first and only line the operator reads. */
+function settingsOrExit(): Env {
+  try {
+    return env();
+  } catch (err) {
+    if (!(err instanceof EnvError)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+}
+
+/**
+ * Next's standalone output (the image) has no next.config.mjs: its own server.js hands Next the build's
+ * config through this variable. We hand over the same config, from the file the build wrote beside it.
+ */
+function useStandaloneConfig(dir: string) {
+  if (fs.existsSync(path.join(dir, "next.config.mjs"))) return;
+  // NEXT_DIST_DIR is the build layout (next.config.mjs reads it too), not an app setting.
+  const file = path.join(dir, process.env.NEXT_DIST_DIR || ".next", "required-server-files.json");
+  if (!fs.existsSync(file)) return;
+  process.env.__NEXT_PRIVATE_STANDALONE_CONFIG = JSON.stringify(JSON.parse(fs.readFileSync(file, "utf8")).config);
+}
+
+/**
+ * Next attaches its upgrade handler (the dev server's HMR websocket) to the server of the first request it
+ * handles. A browser tab left open across a restart reconnects that websocket before it sends any request: the
+ * upgrade then reached Next as a plain request (a 404 that compiled the not-found page and reloaded the tab).
+ * So attach it at start. `setupWebSocketHandler` is not in Next's types; without it, Next's own first-request
+ * wiring still applies.
+ */
+function attachUpgradeHandler(app: ReturnType<typeof next>, server: http.Server) {
+  (app as unknown as { setupWebSocketHandler?: (server: http.Server) => void }).setupWebSocketHandler?.(server);
+}
+
+/** SIGTERM/SIGINT: stop taking requests, let running requests and jobs finish, close the pool, exit 0. */
+function closeOnSignals(server: http.Server, app: ReturnType<typeof next>) {
+  let closing = false;
+  const close = (signal: NodeJS.Signals) => {
+    // A shell sends Ctrl-C to the whole process group, and graphile-worker re-raises the signal once its jobs
+    // have finished: only the first one starts the shutdown.
+    if (closing) return;
+    closing = true;
+    console.log(`[keystead] ${signal}: finishing requests and jobs, then exiting`);
+    const force = setTimeout(() => {
+      console.error("[keystead] still busy after 15 s; exiting anyway");
+      process.exit(1);
+    }, 15_000);
+    force.unref();
+    void (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve()); // also called back (with an error we need not read) if not listening yet
+        // Keep-alive connections would hold close() open; the dev server's HMR sockets too.
+        if (dev) server.closeAllConnections();
+        else server.closeIdleConnections();
+      });
+      await app.close();
+      await runShutdownHooks();
+      process.exit(0);
+    })();
+  };
+  process.on("SIGINT", close);
+  process.on("SIGTERM", close);
+}
+
+async function main() {
+  const settings = settingsOrExit();
+  const dir = process.cwd();
+  if (!dev) useStandaloneConfig(dir);
+  const hostname = args.hostname;
+  const app = next({ dev, dir, hostname: hostname ?? "localhost", port: settings.PORT });
+  const server = createDoor({ trustProxy: settings.TRUST_PROXY, next: app.getRequestHandler() });
+  server.on("error", (err) => {
+    console.error(`[keystead] cannot listen on port ${settings.PORT}: ${err.message}`);
+    process.exit(1);
+  });
+  closeOnSignals(server, app);
+
+  // Runs instrumentation.ts (settings, migrations, signing key, worker) before a single request is taken.
+  await app.prepare();
+  attachUpgradeHandler(app, server);
+  server.listen(settings.PORT, hostname, () => {
+    console.log(`[keystead] ready on http://${hostname ?? "localhost"}:${settings.PORT} (${dev ? "development" : "production"})`);
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(`[keystead] start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,129 @@
+import fs from "node:fs";
+import http from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startApp, TEST_ADMIN_TOKEN, type TestApp } from "./helpers/app";
+
+/**
+ * The door (server/http/door.ts): one node:http server per process, in front of Next. Pages and license
+ * routes share its port, unauthenticated bodies are bounded while they stream, and it shuts down cleanly.
+ */
+
+const MB = 1024 * 1024;
+
+/** The app process's resident memory, from the kernel. */
+function rssBytes(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(kb![1]) * 1024;
+}
+
+type Streamed = { status?: number; body?: string; error?: string; sentBytes: number };
+
+/**
+ * POSTs `totalBytes` as a chunked body (no Content-Length), 64 KB at a time and as fast as the server reads
+ * it, stopping early once the server has answered.
+ */
+function postChunked(url: string, route: string, totalBytes: number, headers: Record<string, string> = {}): Promise<Streamed> {
+  return new Promise((resolve) => {
+    let sentBytes = 0;
+    let answered = false;
+    const chunk = Buffer.alloc(64 * 1024, "a");
+    const req = http.request(url + route, { method: "POST", headers: { "content-type": "application/json", ...headers } });
+    req.on("response", (res) => {
+      answered = true;
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode, body, sentBytes }));
+      res.on("error", () => resolve({ status: res.statusCode, body, sentBytes }));
+      req.end();
+    });
+    req.on("error", (err) => {
+      if (!answered) resolve({ error: (err as NodeJS.ErrnoException).code ?? err.message, sentBytes });
+    });
+    const pump = () => {
+      while (!answered && !req.destroyed && sentBytes < totalBytes) {
+        sentBytes += chunk.length;
+        if (!req.write(chunk)) return void req.once("drain", pump);
+      }
+      if (!answered && !req.destroyed) req.end();
+    };
+    pump();
+  });
+}
+
+describe("the door", () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startApp();
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it("answers a page and a license route on the same port", async () => {
+    const page = await fetch(`${app.url}/signin`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    expect(await page.text()).toMatch(/<html/i);
+    const validate = await app.post("/api/v1/licenses/validate", { key: "AAAAA-AAAAA-AAAAA-AAAAA-AAAAA" });
+    expect(validate.status).toBe(200);
+    expect(validate.body).toMatchObject({ valid: false, code: "NOT_FOUND" });
+  });
+
+  it("boots once per process: instrumentation (migrations, worker) ran exactly once behind the door", async () => {
+    expect(app.logs().match(/\[keystead\] worker started/g)).toHaveLength(1);
+    expect(app.logs().match(/\[keystead\] ready on http:\/\/127\.0\.0\.1:\d+ \(production\)/g)).toHaveLength(1);
+  });
+
+  // 50 MB each, with no Content-Length: the reader must refuse at the limit while the body streams.
+  const routes: Array<[string, string, Record<string, string>]> = [
+    ["the Stripe webhook", "/api/stripe/webhook", { "stripe-signature": "t=1,v1=00" }],
+    ["validate", "/api/v1/licenses/validate", {}],
+    ["the management API", "/api/v1/admin/products", { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }],
+  ];
+  for (const [name, route, headers] of routes) {
+    it(`refuses a 50 MB chunked body to ${name} with 413 at the limit, memory flat`, async () => {
+      // Warm the route up first, so loading its code is not counted as growth.
+      await app.post(route, "{}", headers);
+      const before = rssBytes(app.pid);
+      let peak = before;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(app.pid))), 20);
+      let result: Streamed;
+      try {
+        result = await postChunked(app.url, route, 50 * MB, headers);
+      } finally {
+        clearInterval(sampler);
+      }
+      peak = Math.max(peak, rssBytes(app.pid));
+
+      if (result.status !== undefined) {
+        expect(result.status).toBe(413);
+        expect(JSON.parse(result.body!).error.code).toBe("PAYLOAD_TOO_LARGE");
+      } else {
+        // The client was still writing when the server stopped reading and closed the connection (after its
+        // 413, which the client had no chance to read): it was cut off long before the end of the body.
+        expect(result.error).toMatch(/ECONNRESET|EPIPE/);
+        expect(result.sentBytes).toBeLessThan(50 * MB);
+      }
+      // Far less than the 50 MB sent (the old buffering webhook grew the process by about three times that).
+      expect(peak - before).toBeLessThan(30 * MB);
+      // Alive and well afterwards, with nothing logged as a crash.
+      expect((await app.get("/api/health")).status).toBe(200);
+      expect(app.logs()).not.toMatch(/unhandled error|Internal Server Error|FATAL/i);
+    });
+  }
+});
+
+describe("shutdown", () => {
+  it("on SIGTERM the door closes, the worker and the pool finish, and the process exits 0 without alarming output", async () => {
+    const app = await startApp();
+    // Work in flight on both sides: a request and the worker's polling.
+    expect((await app.get("/api/health")).body).toMatchObject({ ok: true, worker: "ok" });
+    await app.stop();
+    expect(app.exit()).toEqual({ code: 0, signal: null });
+    const logs = app.logs();
+    const afterSignal = logs.slice(logs.indexOf("[keystead] SIGTERM: finishing requests and jobs, then exiting"));
+    expect(afterSignal).toMatch(/^\[keystead\] SIGTERM/);
+    expect(afterSignal).not.toMatch(/error|terminating connection|ECONNRESET|still busy/i);
+  });
+});
