@@ -27,7 +27,8 @@ describe("sdk/examples/licensed-cli.mjs", () => {
     const plan = await makePlan(app!.database.db, { productId: product.id, entitlements: ["export"] });
     const { key } = await makeLicense(app!.database.db, { planId: plan.id });
     const jwks = (await app!.get("/api/v1/jwks")).body;
-    const env = {
+    const env: NodeJS.ProcessEnv = {
+      NODE_ENV: "production",
       PATH: process.env.PATH,
       KEYSTEAD_URL: app!.url,
       KEYSTEAD_PRODUCT: product.slug,
@@ -36,7 +37,7 @@ describe("sdk/examples/licensed-cli.mjs", () => {
     };
     const cli = async (...args: string[]) => {
       try {
-        const { stdout } = await run(process.execPath, [CLI, ...args], { env });
+        const { stdout } = await run(process.execPath, [CLI, ...args], { env, encoding: "utf8" });
         return { code: 0, stdout };
       } catch (err) {
         const e = err as { code: number; stdout: string };
