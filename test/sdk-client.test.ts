@@ -117,7 +117,7 @@ describe("@keystead/client against a fake server", () => {
   });
 
   it.each(["unsigned", "wrong-key", "wrong-nonce", "stale-date", "tampered-body"] as const)(
-    "refuses a %s answer: no activation from it, and with no token of our own no valid check",
+    "refuses a %s answer: activate() reports SIGNATURE_INVALID and stores nothing from it",
     async (misbehaviour) => {
       fake.misbehave = misbehaviour;
       const ks = sdk();
