@@ -15,7 +15,7 @@ const CLI = path.join(process.cwd(), "sdk/examples/licensed-cli.mjs");
 describe("sdk/examples/licensed-cli.mjs", () => {
   let app: TestApp | undefined;
   beforeAll(async () => {
-    execFileSync(process.execPath, ["build.mjs"], { cwd: path.join(process.cwd(), "sdk"), stdio: "pipe" });
+    execFileSync(process.execPath, ["build.mjs", "--no-types"], { cwd: path.join(process.cwd(), "sdk"), stdio: "pipe" });
     app = await startApp({ env: { RATE_LIMIT_IP: "0", RATE_LIMIT_KEY: "0" } });
   });
   afterAll(async () => {
