@@ -180,13 +180,20 @@ describe("@keystead/client against a fake server", () => {
     expect(await ks.check()).toMatchObject({ valid: false, code: "NO_TOKEN", source: "none" });
   });
 
-  it("startHeartbeat checks in the background until stopHeartbeat", async () => {
+  it("startHeartbeat checks in the background, reports each result, until stopHeartbeat", async () => {
     const ks = sdk();
     await ks.activate(KEY);
-    ks.startHeartbeat(50);
+    const heard: string[] = [];
+    ks.startHeartbeat(50, (r) => heard.push(`${r.source}:${r.code}`));
     const deadline = Date.now() + 10_000;
-    while (fake.requests.filter((r) => r.path.endsWith("/heartbeat")).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (heard.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    fake.reply.heartbeat = { status: 403, body: { error: { code: "REVOKED", message: "no" } } };
+    while (!heard.includes("online:REVOKED") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     ks.stopHeartbeat();
+    expect(heard.slice(0, 2)).toEqual(["online:VALID", "online:VALID"]);
+    expect(heard).toContain("online:REVOKED");
+    expect(ks.has("export")).toBe(false);
+    await new Promise((r) => setTimeout(r, 100)); // a check in flight at stop time may still land
     const count = fake.requests.length;
     expect(count).toBeGreaterThanOrEqual(3);
     await new Promise((r) => setTimeout(r, 200));

@@ -143,10 +143,13 @@ export class Keystead {
     return this.check();
   }
 
-  /** Checks every `intervalMs` (default one hour) in the background, keeping the token fresh. */
-  startHeartbeat(intervalMs = DEFAULT_HEARTBEAT_MS): void {
+  /**
+   * Checks every `intervalMs` (default one hour) in the background, keeping the token fresh; `onCheck` hears
+   * each result (to lock the software the moment a license is revoked, say).
+   */
+  startHeartbeat(intervalMs = DEFAULT_HEARTBEAT_MS, onCheck?: (result: CheckResult) => void): void {
     this.stopHeartbeat();
-    this.timer = setInterval(() => void this.check().catch(() => undefined), intervalMs);
+    this.timer = setInterval(() => void this.check().then(onCheck, () => undefined), intervalMs);
     // In Node, a heartbeat alone must not keep the program alive.
     (this.timer as { unref?: () => void }).unref?.();
   }
