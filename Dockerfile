@@ -5,6 +5,8 @@
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+# sdk/ is an npm workspace: without its package.json here, npm ci would skip what the SDK build needs.
+COPY sdk/package.json ./sdk/
 # The embedded PostgreSQL is for `npm run dev` only; the image always talks to DATABASE_URL.
 RUN npm ci --no-audit --no-fund
 

@@ -4,6 +4,7 @@ import { AppError, isAppError, type ErrorCode } from "@/server/domain/errors";
 import { normalizeLicenseKey } from "@/server/domain/licensing/license-key";
 import { readBodyText } from "./body";
 import { clientIp, rateLimiter } from "./rate-limit";
+import { checkNonce, signAnswer } from "./signed-answer";
 
 /**
  * The one REST wrapper: size and content checks, JSON parsing, zod validation, per-IP and per-key rate limits,
@@ -76,14 +77,18 @@ type PublicRouteOptions<S extends z.ZodType> = {
   key?: (input: z.infer<S>) => string | undefined;
 };
 
-/** A public JSON POST route for client software: rate limited per IP, then per license key. */
+/**
+ * A public JSON POST route for client software: rate limited per IP, then per license key. Every answer,
+ * errors included, is signed (./signed-answer.ts).
+ */
 export function publicJsonRoute<S extends z.ZodType>(
   opts: PublicRouteOptions<S>,
   handler: (input: z.infer<S>, req: Request) => Promise<RestResult>,
 ) {
-  return async (req: Request): Promise<Response> => {
+  const answer = async (req: Request): Promise<Response> => {
     try {
       limit(`ip:${clientIp(req)}`, env().RATE_LIMIT_IP);
+      checkNonce(req);
       const input = opts.input.parse(await readJson(req));
       const key = opts.key?.(input);
       // Count every spelling of a key (case, dashes, O/0, I/L/1) as the same key.
@@ -94,6 +99,7 @@ export function publicJsonRoute<S extends z.ZodType>(
       return toErrorResponse(err);
     }
   };
+  return async (req: Request): Promise<Response> => signAnswer(req, await answer(req));
 }
 
 /** A public GET route: rate limited per IP only. */

@@ -1,0 +1,85 @@
+import crypto from "node:crypto";
+import { db } from "@/server/db/client";
+import { now } from "@/server/domain/clock";
+import { AppError } from "@/server/domain/errors";
+import { activeSigningKey, type SigningKey } from "@/server/domain/tokens/keyring";
+
+/**
+ * Signed answers (CONTRACT.md "Signed answers"): every answer of the public license routes, errors included,
+ * carries `Date` and `Keystead-Signature`, so client software can tell Keystead from an impostor on its
+ * network. The signature covers five lines: a version tag, the method and path, the client's nonce (so an
+ * answer cannot be replayed to another request), the Date (so an old one cannot be replayed later) and the
+ * sha256 of the exact body bytes.
+ */
+
+export const NONCE_HEADER = "keystead-nonce";
+export const MAX_NONCE_LENGTH = 128;
+export const SIGNATURE_VERSION = "keystead-response-v1";
+
+/** The bytes a signature covers; exported so tests verify exactly what the contract describes. */
+export function signingInput(opts: { method: string; path: string; nonce: string; date: string; body: Uint8Array }): Buffer {
+  const digest = crypto.createHash("sha256").update(opts.body).digest("base64url");
+  return Buffer.from([SIGNATURE_VERSION, `${opts.method} ${opts.path}`, opts.nonce, opts.date, digest].join("\n"), "utf8");
+}
+
+/** Refuses a nonce longer than the contract allows (the 400 it causes is signed like any other answer). */
+export function checkNonce(req: Request) {
+  const nonce = req.headers.get(NONCE_HEADER) ?? "";
+  if (nonce.length > MAX_NONCE_LENGTH) {
+    throw new AppError("BAD_REQUEST", `The Keystead-Nonce header must be at most ${MAX_NONCE_LENGTH} characters.`);
+  }
+}
+
+// The active key is re-read at most this often instead of once per answer: answers include every 429 of a
+// flood, which must not each cost a database query. Signing with a key for a few seconds after a rotation is
+// harmless: a retired key stays in the JWKS for at least a token lifetime.
+const KEY_REFRESH_MS = 30_000;
+let current: { key: SigningKey; readAt: number } | null = null;
+let refreshing: Promise<SigningKey> | null = null;
+
+async function answerSigningKey(): Promise<SigningKey> {
+  const at = Date.now();
+  if (current && at - current.readAt < KEY_REFRESH_MS) return current.key;
+  refreshing ??= activeSigningKey(db())
+    .then((key) => {
+      current = { key, readAt: Date.now() };
+      return key;
+    })
+    .finally(() => {
+      refreshing = null;
+    });
+  try {
+    return await refreshing;
+  } catch (err) {
+    // The database is gone for a moment: keep signing with the key we had rather than answer unsigned.
+    if (current) return current.key;
+    throw err;
+  }
+}
+
+/** Returns `res` with its final body bytes signed for `req`. */
+export async function signAnswer(req: Request, res: Response): Promise<Response> {
+  const body = new Uint8Array(await res.arrayBuffer());
+  const headers = new Headers(res.headers);
+  let key: SigningKey;
+  try {
+    key = await answerSigningKey();
+  } catch (err) {
+    // No key at all (the database has never answered since start-up): the client treats an unsigned answer
+    // like no answer and falls back to its offline token, which is what it would do for this 5xx anyway.
+    console.error("[keystead] cannot sign an answer, no signing key readable:", err);
+    return new Response(body, { status: res.status, headers });
+  }
+  const date = now().toUTCString();
+  const input = signingInput({
+    method: req.method,
+    path: new URL(req.url).pathname,
+    nonce: req.headers.get(NONCE_HEADER) ?? "",
+    date,
+    body,
+  });
+  const sig = crypto.sign(null, input, key.privateKey).toString("base64url");
+  headers.set("Date", date);
+  headers.set("Keystead-Signature", `kid="${key.kid}", alg="EdDSA", sig="${sig}"`);
+  return new Response(body, { status: res.status, headers });
+}
