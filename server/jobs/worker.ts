@@ -31,9 +31,3 @@ export function startWorker(pool: Pool): Promise<Runner> {
 export function workerRunning(): boolean {
   return holder.__keysteadWorker !== undefined;
 }
-
-export async function stopWorker() {
-  const runner = await holder.__keysteadWorker;
-  holder.__keysteadWorker = undefined;
-  await runner?.stop();
-}

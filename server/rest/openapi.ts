@@ -529,6 +529,3 @@ export function openApiDocument() {
   cached ??= buildDocument();
   return cached;
 }
-
-/** Every documented operation as "METHOD path", for tests and tooling. */
-export const documentedOperations = () => operations.map((o) => `${o.method.toUpperCase()} ${o.path}`);
