@@ -8,6 +8,7 @@ export async function register() {
   if (env().WORKER === "on") {
     const { startWorker } = await import("./server/jobs/worker");
     const { pool } = await import("./server/db/client");
-    await startWorker(pool());
+    // A worker that cannot start is logged and reported by /api/health (503); the web side keeps serving.
+    await startWorker(pool()).catch(() => undefined);
   }
 }

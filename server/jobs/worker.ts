@@ -4,14 +4,20 @@ import { env } from "@/server/env";
 import { taskList } from "./tasks";
 import { crontab } from "./crontab";
 
-const holder = globalThis as unknown as { __keysteadWorker?: Promise<Runner> };
+/** What /api/health reports about this process's job runner. */
+export type WorkerState = "not started" | "starting" | "running" | "stopped" | "failed";
+
+const holder = globalThis as unknown as { __keysteadWorker?: Promise<Runner>; __keysteadWorkerState?: WorkerState };
 
 /**
  * Starts the job runner on the app's pool. Idempotent per process: Next may evaluate instrumentation more
- * than once in development, and a second runner would double every poll.
+ * than once in development, and a second runner would double every poll. A runner that fails to start, or
+ * stops later, is recorded so that health stops saying "ok".
  */
 export function startWorker(pool: Pool): Promise<Runner> {
-  holder.__keysteadWorker ??= run({
+  if (holder.__keysteadWorker) return holder.__keysteadWorker;
+  holder.__keysteadWorkerState = "starting";
+  holder.__keysteadWorker = run({
     pgPool: pool,
     taskList,
     // Always pass parsed items: an empty crontab string would make graphile-worker look for a ./crontab file.
@@ -21,13 +27,31 @@ export function startWorker(pool: Pool): Promise<Runner> {
     concurrency: 8,
     pollInterval: env().WORKER_POLL_INTERVAL_MS,
     noHandleSignals: false,
-  }).then((runner) => {
-    console.log("[keystead] worker started");
-    return runner;
-  });
+  }).then(
+    (runner) => {
+      holder.__keysteadWorkerState = "running";
+      console.log("[keystead] worker started");
+      if (!env().STRIPE_SECRET_KEY) {
+        console.warn("[keystead] Stripe keys not set: checkouts cannot be processed until STRIPE_SECRET_KEY is set");
+      }
+      runner.promise.then(
+        () => (holder.__keysteadWorkerState = "stopped"),
+        (err: unknown) => {
+          holder.__keysteadWorkerState = "failed";
+          console.error(`[keystead] worker stopped on an error: ${err instanceof Error ? err.message : String(err)}`);
+        },
+      );
+      return runner;
+    },
+    (err: unknown) => {
+      holder.__keysteadWorkerState = "failed";
+      console.error(`[keystead] worker failed to start: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    },
+  );
   return holder.__keysteadWorker;
 }
 
-export function workerRunning(): boolean {
-  return holder.__keysteadWorker !== undefined;
+export function workerState(): WorkerState {
+  return holder.__keysteadWorkerState ?? "not started";
 }
