@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { sql } from "drizzle-orm";
-import { afterAll, describe, expect, it } from "vitest";
+import { Client } from "pg";
+import { afterAll, describe, expect, inject, it } from "vitest";
 import { signingKeys } from "@/server/db/schema";
-import { startApp, TEST_AUTH_SECRET } from "./helpers/app";
+import { eventually, startApp, TEST_AUTH_SECRET } from "./helpers/app";
 import { createTestDatabase, migrationCount, type TestDb } from "./helpers/db";
 import { freePort } from "./helpers/ports";
 import { nextBin, runToExit, tsxBin } from "./helpers/process";
@@ -82,5 +83,27 @@ describe("start-up", () => {
     } finally {
       process.kill(-child.pid!, "SIGKILL");
     }
+  });
+
+  it("Ctrl-C while PostgreSQL shuts down (the embedded one gets the same signal) prints no errors", async () => {
+    const database = await createTestDatabase("sigint");
+    dbs.push(database);
+    const app = await startApp({ database });
+    await eventually(async () => app.logs().includes("Worker connected"), 20_000, "the worker to connect");
+    expect((await app.get("/api/health")).status).toBe(200);
+    const name = new URL(database.url).pathname.slice(1);
+    const admin = new Client({ connectionString: inject("pgBaseUrl") });
+    await admin.connect();
+    try {
+      // What a fast shutdown does to this database: no new connections, and every open one ended (57P01).
+      await admin.query(`alter database "${name}" allow_connections false`);
+      await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()", [name]);
+      await app.stop("SIGINT");
+    } finally {
+      await admin.query(`alter database "${name}" allow_connections true`);
+      await admin.end();
+    }
+    expect(app.logs()).toContain("graceful shutdown");
+    expect(app.logs().split("\n").filter((line) => /error|terminating connection/i.test(line))).toEqual([]);
   });
 });

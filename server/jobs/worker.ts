@@ -1,5 +1,6 @@
-import { parseCrontab, run, type Runner } from "graphile-worker";
+import { Logger, parseCrontab, run, type Runner } from "graphile-worker";
 import type { Pool } from "pg";
+import { endedByServer } from "@/server/db/client";
 import { env } from "@/server/env";
 import { taskList } from "./tasks";
 import { crontab } from "./crontab";
@@ -27,6 +28,7 @@ export function startWorker(pool: Pool): Promise<Runner> {
     concurrency: 8,
     pollInterval: env().WORKER_POLL_INTERVAL_MS,
     noHandleSignals: false,
+    logger: quietWhenServerEndsConnections,
   }).then(
     (runner) => {
       holder.__keysteadWorkerState = "running";
@@ -51,6 +53,25 @@ export function startWorker(pool: Pool): Promise<Runner> {
   );
   return holder.__keysteadWorker;
 }
+
+/**
+ * graphile-worker's console format (its default logger is not exported), with one change: its listening
+ * connection being ended by PostgreSQL (a shutdown: see endedByServer), and what follows from that alone, is
+ * not an error. If the database stays away, the reconnect attempts' own errors still show.
+ */
+const quietWhenServerEndsConnections = new Logger(
+  (scope) => (level, message, meta) => {
+    if (level === "debug" || endedByServer(meta?.error) || notQueryable(meta?.error)) return;
+    const job = scope.workerId ? `(${scope.workerId}${scope.taskIdentifier ? `: ${scope.taskIdentifier}` : ""}${scope.jobId ? `{${scope.jobId}}` : ""})` : "";
+    const line = `[${scope.label ?? "core"}${job}] ${level.toUpperCase()}: ${message}`;
+    if (level === "error") console.error(line);
+    else if (level === "warning") console.warn(line);
+    else console.log(line);
+  },
+);
+
+/** pg's answer on a client whose connection already failed (graphile-worker's UNLISTEN at shutdown): that failure was the news. */
+const notQueryable = (err: unknown) => err instanceof Error && err.message === "Client has encountered a connection error and is not queryable";
 
 export function workerState(): WorkerState {
   return holder.__keysteadWorkerState ?? "not started";

@@ -11,7 +11,8 @@ export type TestApp = {
   /** POST JSON and read the JSON answer (whatever the status). */
   post: (route: string, body: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
   get: (route: string, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
-  stop: () => Promise<void>;
+  /** Signals the whole process group (SIGTERM unless told: SIGINT is what Ctrl-C sends) and waits for it to exit. */
+  stop: (signal?: NodeJS.Signals) => Promise<void>;
 };
 
 export const TEST_AUTH_SECRET = "test-auth-secret-0123456789abcdef";
@@ -56,10 +57,10 @@ export async function startApp(opts: { env?: Record<string, string>; database?: 
   let exited = false;
   child.once("exit", () => (exited = true));
 
-  const stop = async () => {
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
     if (!exited && child.pid) {
       try {
-        process.kill(-child.pid, "SIGTERM");
+        process.kill(-child.pid, signal);
       } catch {
         /* already gone */
       }
