@@ -22,6 +22,11 @@ describe("GET /api/health", () => {
     expect(res.body).toEqual({ ok: true, database: "ok", worker: "ok" });
   });
 
+  it("says once at start, and correctly, that checkouts wait for Stripe keys", async () => {
+    const said = app.logs().split("\n").filter((line) => line.includes("STRIPE_SECRET_KEY"));
+    expect(said).toEqual(["[keystead] Stripe keys not set: checkouts cannot be processed until STRIPE_SECRET_KEY is set"]);
+  });
+
   it("answers 503 naming the database when it is gone, with the reason in the log and not in the answer", async () => {
     const name = new URL(database.url).pathname.slice(1);
     const admin = new Client({ connectionString: inject("pgBaseUrl") });

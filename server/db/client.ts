@@ -21,12 +21,14 @@ export function databaseUrl(): string {
 }
 
 /**
- * PostgreSQL ended the connection itself: it is shutting down, or someone ran pg_terminate_backend. For an
- * idle connection that is nobody's error: the pool replaces it, and a database that stays away shows in the
- * next query's own error. Every Ctrl-C of `npm run dev` does this, as the embedded PostgreSQL gets the signal too.
+ * PostgreSQL ended the connection itself: it is shutting down or someone ran pg_terminate_backend (57P01), or
+ * its socket closed without a word (pg's "Connection terminated unexpectedly"). For an idle connection that is
+ * nobody's error: the pool replaces it, and a database that stays away shows in the next query's own error.
+ * Every Ctrl-C of `npm run dev` does this, as the embedded PostgreSQL gets the signal too.
  */
 export function endedByServer(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === "57P01";
+  if (!(err instanceof Error)) return false;
+  return (err as { code?: unknown }).code === "57P01" || err.message === "Connection terminated unexpectedly";
 }
 
 export function createPool(url: string, max = 10): Pool {
