@@ -37,6 +37,6 @@ export function proxy(request: NextRequest) {
 }
 
 export const config = {
-  // Pages only: not the JSON routes under /api, Next's static files, or the icon.
-  matcher: ["/((?!api/|_next/static/|_next/image|favicon\\.ico$|icon\\.svg$).*)"],
+  // Pages only: not the JSON routes (under /api, and the JWKS's well-known alias), Next's static files, or the icon.
+  matcher: ["/((?!api/|\\.well-known/|_next/static/|_next/image|favicon\\.ico$|icon\\.svg$).*)"],
 };

@@ -60,6 +60,9 @@ describe("security headers over http", () => {
     const res = await fetch(`${app.url}/api/health`);
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("content-security-policy")).toBeNull();
+    const jwks = await fetch(`${app.url}/.well-known/jwks.json`);
+    expect(jwks.status).toBe(200);
+    expect(jwks.headers.get("content-security-policy")).toBeNull();
   });
 });
 
