@@ -11,11 +11,14 @@ export async function register() {
   onShutdown(closeDb);
   if (env().WORKER === "on") {
     const { startWorker } = await import("./server/jobs/worker");
-    const runner = await startWorker(pool());
-    onShutdown(async () => {
-      // graphile-worker's own signal handler may have stopped it first ("already stopped"): either way, wait.
-      await runner.stop().catch(() => undefined);
-      await runner.promise.catch(() => undefined);
-    });
+    // A worker that cannot start is logged and reported by /api/health (503); the web side keeps serving.
+    const runner = await startWorker(pool()).catch(() => undefined);
+    if (runner) {
+      onShutdown(async () => {
+        // graphile-worker's own signal handler may have stopped it first ("already stopped"): either way, wait.
+        await runner.stop().catch(() => undefined);
+        await runner.promise.catch(() => undefined);
+      });
+    }
   }
 }

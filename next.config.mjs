@@ -12,6 +12,10 @@ const nextConfig = {
   poweredByHeader: false,
   // `npm test` (and CI) runs `tsc --noEmit` over the whole tree, tests included, before building.
   typescript: { ignoreBuildErrors: true },
+  // Pages get their security headers from proxy.ts (the script nonce is per request); the JSON routes need only this.
+  async headers() {
+    return [{ source: "/api/:path*", headers: [{ key: "X-Content-Type-Options", value: "nosniff" }] }];
+  },
   async rewrites() {
     return [{ source: "/.well-known/jwks.json", destination: "/api/v1/jwks" }];
   },

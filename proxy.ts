@@ -1,23 +1,42 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { SECURE_SESSION_COOKIE, SESSION_COOKIE, signInPath } from "@/server/auth/cookies";
+import { env } from "@/server/env";
+import { contentSecurityPolicy, newNonce, pageSecurityHeaders, type PagePolicy } from "@/server/security-headers";
 
 /**
- * Anonymous visitors to the admin app or the portal go to sign in, and come back to the page they asked for.
+ * Every page: security headers, with a fresh script nonce (server/security-headers.ts).
+ *
+ * The admin app and the portal: anonymous visitors go to sign in, and come back to the page they asked for.
  * This only checks that a session cookie is present (no database here); the layouts check the session itself
  * (server/auth/page-session.ts) and every tRPC procedure checks it again.
  */
 export function proxy(request: NextRequest) {
-  const hasCookie = request.cookies.has(SESSION_COOKIE) || request.cookies.has(SECURE_SESSION_COOKIE);
-  const path = request.nextUrl.pathname + request.nextUrl.search;
-  if (!hasCookie) {
-    return NextResponse.redirect(new URL(signInPath(path), request.url));
-  }
-  // The layouts need the path to send someone with a stale cookie back to it after signing in.
+  const { pathname, search } = request.nextUrl;
+  const e = env();
+  const policy: PagePolicy = { dev: e.NODE_ENV === "development", https: e.APP_URL.startsWith("https://") };
+  const csp = contentSecurityPolicy(newNonce(), policy);
   const headers = new Headers(request.headers);
-  headers.set("x-keystead-path", path);
-  return NextResponse.next({ request: { headers } });
+  // Next takes the nonce for the scripts it renders from the request's own policy header.
+  headers.set("content-security-policy", csp);
+
+  let response: NextResponse;
+  if (/^\/(admin|portal)(\/|$)/.test(pathname)) {
+    const hasCookie = request.cookies.has(SESSION_COOKIE) || request.cookies.has(SECURE_SESSION_COOKIE);
+    if (!hasCookie) {
+      response = NextResponse.redirect(new URL(signInPath(pathname + search), request.url));
+    } else {
+      // The layouts need the path to send someone with a stale cookie back to it after signing in.
+      headers.set("x-keystead-path", pathname + search);
+      response = NextResponse.next({ request: { headers } });
+    }
+  } else {
+    response = NextResponse.next({ request: { headers } });
+  }
+  for (const [name, value] of Object.entries(pageSecurityHeaders(pathname, csp, policy))) response.headers.set(name, value);
+  return response;
 }
 
 export const config = {
-  matcher: ["/admin", "/admin/:path*", "/portal", "/portal/:path*"],
+  // Pages only: not the JSON routes (under /api, and the JWKS's well-known alias), Next's static files, or the icon.
+  matcher: ["/((?!api/|\\.well-known/|_next/static/|_next/image|favicon\\.ico$|icon\\.svg$).*)"],
 };

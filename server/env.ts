@@ -141,6 +141,16 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   return result.data;
 }
 
+/**
+ * One setting parsed on its own, with the same rule as in `env()`, for commands that need only that one:
+ * `npm run migrate` seals nothing, so it must not demand AUTH_SECRET or any other setting.
+ */
+export function parseSetting<K extends keyof Env>(name: K, source: Record<string, string | undefined> = process.env): Env[K] {
+  const result = EnvSchema.shape[name].safeParse(source[name]);
+  if (!result.success) throw new EnvError(name, result.error.issues[0]!.message);
+  return result.data as Env[K];
+}
+
 const cache = globalThis as unknown as { __keysteadEnv?: Env };
 
 /** The process's settings, parsed on first use. */

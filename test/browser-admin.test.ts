@@ -18,6 +18,7 @@ import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
 // kept in test-artifacts/screenshots/.
 
 const ADMIN = "operator@example.com";
+const LONG_PRICE = "price_1QzJ8xLkQ2vR7sT9uW3yA5bC";
 const BUYER = "Grace.Hopper@example.com";
 
 let app: TestApp;
@@ -41,6 +42,27 @@ afterAll(async () => {
  */
 const widerThanPhone = async (page: Page) =>
   (await overflowsHorizontally(page)) || (await page.evaluate(() => document.documentElement.scrollWidth)) > PHONE.viewport.width;
+
+/** Identifiers (slugs, price ids, fingerprints: shown whole, titled) that the layout broke over two lines. */
+const brokenIdentifiers = (page: Page) =>
+  page.locator("td [title]").evaluateAll((els) =>
+    els.filter((el) => el.getBoundingClientRect().height > parseFloat(getComputedStyle(el).fontSize) * 1.8).map((el) => el.textContent),
+  );
+
+/**
+ * Rows of a table shown as cards on a phone that are cut off: wider than the screen, or with a cell whose
+ * content spills out of its card.
+ */
+const cutOffRows = (page: Page, table: string) =>
+  page.getByRole("table", { name: table }).evaluate((t) =>
+    [...t.querySelectorAll("tbody tr")]
+      .filter((tr) => {
+        const row = tr.getBoundingClientRect();
+        if (row.left < 0 || row.right > document.documentElement.clientWidth) return true;
+        return [...tr.querySelectorAll("td")].some((td) => td.scrollWidth > td.clientWidth + 1);
+      })
+      .map((tr) => tr.textContent),
+  );
 
 const signIn = (page: Page) => signInAsAdmin(page, app.url, catcher, ADMIN);
 
@@ -84,7 +106,8 @@ describe("the admin app in a browser", () => {
     await form.getByLabel("Duration in days").fill("365");
     await form.getByLabel("Grace days").fill("7");
     await form.getByLabel("Entitlements").fill("export, sync");
-    await form.getByLabel("Stripe price ids").fill("price_acme_pro_yearly");
+    // Two ids, one as long as Stripe's real ones: each must stay whole in the table, on a laptop and a phone.
+    await form.getByLabel("Stripe price ids").fill(`price_acme_pro_yearly, ${LONG_PRICE}`);
     await form.getByLabel("Offline token lifetime in days").fill("14");
     await form.getByRole("button", { name: "Create plan" }).click();
     const row = card.getByRole("row").filter({ hasText: "acme-studio-pro" });
@@ -92,6 +115,10 @@ describe("the admin app in a browser", () => {
     expect(await row.textContent()).toContain("price_acme_pro_yearly");
     expect(await row.textContent()).toContain("365 days");
     expect(await row.textContent()).toContain("14 days");
+    expect(await row.textContent()).toContain("+ 7 days grace");
+    expect(await brokenIdentifiers(page)).toEqual([]);
+    // The whole table fits a laptop: nothing, the row's buttons included, hides behind a sideways scroll.
+    expect(await card.getByRole("table").evaluate((t) => t.parentElement!.scrollWidth <= t.parentElement!.clientWidth + 1)).toBe(true);
     await screenshot(page, "admin-products-laptop");
   });
 
@@ -212,7 +239,7 @@ describe("the admin app in a browser", () => {
 });
 
 describe("the admin app on a phone", () => {
-  it("every area fits the screen (tables scroll inside their box) and loads without errors", async () => {
+  it("every area fits the screen (wide tables become cards) and loads without errors", async () => {
     const { page, problems, context } = await newPerson(browser, PHONE);
     await signIn(page);
     const areas: [path: string, ready: () => Promise<unknown>, name: string][] = [
@@ -232,13 +259,32 @@ describe("the admin app on a phone", () => {
       await ready();
       await screenshot(page, `${name}-phone`);
       expect(await widerThanPhone(page), path).toBe(false);
+      expect(await brokenIdentifiers(page), path).toEqual([]);
     }
+    const cardTables: [path: string, table: string][] = [
+      ["/admin/licenses", "Licenses"],
+      ["/admin/customers", "Customers"],
+      ["/admin/products", "Plans of Acme Studio"],
+    ];
+    for (const [path, table] of cardTables) {
+      await page.goto(`${app.url}${path}`);
+      await page.getByRole("table", { name: table }).getByRole("row").nth(1).waitFor();
+      expect(await cutOffRows(page, table), path).toEqual([]);
+    }
+    // Every field of a card is labelled, the long price id included.
+    const plan = page.getByRole("table", { name: "Plans of Acme Studio" }).getByRole("row").filter({ hasText: "acme-studio-pro" });
+    expect(await plan.locator("td[data-label]").evaluateAll((tds) => tds.map((td) => getComputedStyle(td, "::before").content))).toEqual(
+      ['"Plan"', '"Seats"', '"Duration"', '"Entitlements"', '"Stripe prices"', '"Offline token"', '"Heartbeat"'],
+    );
+    await plan.getByTitle(LONG_PRICE).waitFor();
     // A license page, reached from the list.
     await page.goto(`${app.url}/admin/licenses`);
     await page.getByRole("table", { name: "Licenses" }).getByRole("link").first().click();
     await page.getByRole("heading", { name: /^License …-/ }).waitFor();
+    await page.getByRole("table", { name: "Devices" }).getByText("studio-mac-01").waitFor();
     await screenshot(page, "admin-license-phone");
     expect(await widerThanPhone(page)).toBe(false);
+    expect(await cutOffRows(page, "Devices")).toEqual([]);
 
     // Errors are words: an unknown license id.
     await page.goto(`${app.url}/admin/licenses/00000000-0000-4000-8000-000000000000`);

@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
-import path from "node:path";
 import { sql } from "drizzle-orm";
-import { afterAll, describe, expect, it } from "vitest";
+import { Client } from "pg";
+import { afterAll, describe, expect, inject, it } from "vitest";
 import { signingKeys } from "@/server/db/schema";
-import { APP_SERVER, startApp, TEST_AUTH_SECRET } from "./helpers/app";
-import { createTestDatabase, type TestDb } from "./helpers/db";
+import { APP_SERVER, eventually, startApp, TEST_AUTH_SECRET } from "./helpers/app";
+import { createTestDatabase, migrationCount, type TestDb } from "./helpers/db";
 import { freePort } from "./helpers/ports";
 import { runToExit, WORKER_ENTRY } from "./helpers/processes";
 
@@ -40,8 +40,9 @@ describe("start-up", () => {
     expect(output).toMatch(/^Invalid setting AUTH_SECRET: is required in production$/m);
   });
 
-  it("WORKER=off serves web only, and two processes starting on one database migrate once and share one signing key", async () => {
-    const database = await createTestDatabase("boot");
+  it("WORKER=off serves web only, and two processes starting at once on an empty database migrate once and share one signing key", async () => {
+    // Not migrated by the test: both processes find it empty and race to migrate it.
+    const database = await createTestDatabase("boot", { migrate: false });
     dbs.push(database);
     const [web, worker] = await Promise.all([
       startApp({ database, env: { WORKER: "off" } }),
@@ -52,8 +53,10 @@ describe("start-up", () => {
       expect((await worker.get("/api/health")).body).toEqual({ ok: true, database: "ok", worker: "ok" });
       const keys = await database.db.select().from(signingKeys);
       expect(keys).toHaveLength(1);
-      const migrations = await database.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
-      expect(migrations.rows[0]!.n).toBeGreaterThan(0);
+      // Each migration recorded once: two migrators not serialised would record them twice, or fail half-way.
+      const migrations = await database.db.execute(sql`select hash, count(*)::int as n from drizzle.__drizzle_migrations group by hash`);
+      expect(migrations.rows).toHaveLength(migrationCount());
+      expect(migrations.rows.every((r) => r.n === 1)).toBe(true);
     } finally {
       await web.stop();
       await worker.stop();
@@ -81,5 +84,27 @@ describe("start-up", () => {
     } finally {
       process.kill(-child.pid!, "SIGKILL");
     }
+  });
+
+  it("Ctrl-C while PostgreSQL shuts down (the embedded one gets the same signal) prints no errors", async () => {
+    const database = await createTestDatabase("sigint");
+    dbs.push(database);
+    const app = await startApp({ database });
+    await eventually(async () => app.logs().includes("Worker connected"), 20_000, "the worker to connect");
+    expect((await app.get("/api/health")).status).toBe(200);
+    const name = new URL(database.url).pathname.slice(1);
+    const admin = new Client({ connectionString: inject("pgBaseUrl") });
+    await admin.connect();
+    try {
+      // What a fast shutdown does to this database: no new connections, and every open one ended (57P01).
+      await admin.query(`alter database "${name}" allow_connections false`);
+      await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()", [name]);
+      await app.stop("SIGINT");
+    } finally {
+      await admin.query(`alter database "${name}" allow_connections true`);
+      await admin.end();
+    }
+    expect(app.logs()).toContain("graceful shutdown");
+    expect(app.logs().split("\n").filter((line) => /error|terminating connection/i.test(line))).toEqual([]);
   });
 });

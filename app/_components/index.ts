@@ -8,6 +8,8 @@ export {
   Card,
   Field,
   Grid,
+  Ident,
+  Idents,
   PageHeader,
   Stat,
   StatusBadge,

@@ -91,3 +91,24 @@ export function Field({ label, hint, htmlFor, children }: { label: string; hint?
 export const inputClass = css.input;
 export const monoClass = css.mono;
 export const mutedClass = css.muted;
+
+/** One identifier (slug, price id, fingerprint), kept whole: cut with an ellipsis, the full text on hover. */
+export function Ident({ children, className }: { children: string; className?: string }) {
+  return (
+    <span className={className ? `${css.ident} ${className}` : css.ident} title={children}>
+      {children}
+    </span>
+  );
+}
+
+/** Several identifiers, each kept whole, wrapping between them; `empty` when there are none. */
+export function Idents({ items, empty = "—" }: { items: string[]; empty?: string }) {
+  if (items.length === 0) return <>{empty}</>;
+  return (
+    <span className={css.idents}>
+      {items.map((item) => (
+        <Ident key={item}>{item}</Ident>
+      ))}
+    </span>
+  );
+}

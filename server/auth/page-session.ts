@@ -23,13 +23,3 @@ export async function requirePageSession(fallbackPath: string): Promise<AppSessi
   }
   return session;
 }
-
-/**
- * For admin pages that render data on the server: the admin's session, or null for a signed-in non-admin
- * (render nothing then; the admin layout already shows the "not an admin" page). Pages that load their data
- * through tRPC need not call it: every admin procedure checks again.
- */
-export async function requireAdminPageSession(fallbackPath = "/admin"): Promise<AppSession | null> {
-  const session = await requirePageSession(fallbackPath);
-  return session.user.isAdmin ? session : null;
-}

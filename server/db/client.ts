@@ -20,13 +20,26 @@ export function databaseUrl(): string {
   return url;
 }
 
+/**
+ * PostgreSQL ended the connection itself: it is shutting down or someone ran pg_terminate_backend (57P01), or
+ * its socket closed without a word (pg's "Connection terminated unexpectedly"). For an idle connection that is
+ * nobody's error: the pool replaces it, and a database that stays away shows in the next query's own error.
+ * Every Ctrl-C of `npm run dev` does this, as the embedded PostgreSQL gets the signal too.
+ */
+export function endedByServer(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (err as { code?: unknown }).code === "57P01" || err.message === "Connection terminated unexpectedly";
+}
+
 export function createPool(url: string, max = 10): Pool {
   const pool = new Pool({ connectionString: url, max });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on("error", (err) => console.error("[db] idle client error:", err.message));
-  pool.on("connect", (client) => {
-    client.on("error", (err) => console.error("[db] client error:", err.message));
-  });
+  // A client losing its connection must not crash the process; the pool replaces it, and a query it was
+  // running rejects on its own.
+  const report = (what: string) => (err: Error) => {
+    if (!endedByServer(err)) console.error(`[db] ${what}:`, err.message);
+  };
+  pool.on("error", report("idle client error"));
+  pool.on("connect", (client) => client.on("error", report("client error")));
   return pool;
 }
 

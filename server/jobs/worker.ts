@@ -1,17 +1,24 @@
-import { parseCrontab, run, type Runner } from "graphile-worker";
+import { Logger, parseCrontab, run, type Runner } from "graphile-worker";
 import type { Pool } from "pg";
+import { endedByServer } from "@/server/db/client";
 import { env } from "@/server/env";
 import { taskList } from "./tasks";
 import { crontab } from "./crontab";
 
-const holder = globalThis as unknown as { __keysteadWorker?: Promise<Runner> };
+/** What /api/health reports about this process's job runner. */
+export type WorkerState = "not started" | "starting" | "running" | "stopped" | "failed";
+
+const holder = globalThis as unknown as { __keysteadWorker?: Promise<Runner>; __keysteadWorkerState?: WorkerState };
 
 /**
  * Starts the job runner on the app's pool. Idempotent per process: Next may evaluate instrumentation more
- * than once in development, and a second runner would double every poll.
+ * than once in development, and a second runner would double every poll. A runner that fails to start, or
+ * stops later, is recorded so that health stops saying "ok".
  */
 export function startWorker(pool: Pool): Promise<Runner> {
-  holder.__keysteadWorker ??= run({
+  if (holder.__keysteadWorker) return holder.__keysteadWorker;
+  holder.__keysteadWorkerState = "starting";
+  holder.__keysteadWorker = run({
     pgPool: pool,
     taskList,
     // Always pass parsed items: an empty crontab string would make graphile-worker look for a ./crontab file.
@@ -21,19 +28,51 @@ export function startWorker(pool: Pool): Promise<Runner> {
     concurrency: 8,
     pollInterval: env().WORKER_POLL_INTERVAL_MS,
     noHandleSignals: false,
-  }).then((runner) => {
-    console.log("[keystead] worker started");
-    return runner;
-  });
+    logger: quietWhenServerEndsConnections,
+  }).then(
+    (runner) => {
+      holder.__keysteadWorkerState = "running";
+      console.log("[keystead] worker started");
+      if (!env().STRIPE_SECRET_KEY) {
+        console.warn("[keystead] Stripe keys not set: checkouts cannot be processed until STRIPE_SECRET_KEY is set");
+      }
+      runner.promise.then(
+        () => (holder.__keysteadWorkerState = "stopped"),
+        (err: unknown) => {
+          holder.__keysteadWorkerState = "failed";
+          console.error(`[keystead] worker stopped on an error: ${err instanceof Error ? err.message : String(err)}`);
+        },
+      );
+      return runner;
+    },
+    (err: unknown) => {
+      holder.__keysteadWorkerState = "failed";
+      console.error(`[keystead] worker failed to start: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    },
+  );
   return holder.__keysteadWorker;
 }
 
-export function workerRunning(): boolean {
-  return holder.__keysteadWorker !== undefined;
-}
+/**
+ * graphile-worker's console format (its default logger is not exported), with one change: its listening
+ * connection being ended by PostgreSQL (a shutdown: see endedByServer), and what follows from that alone, is
+ * not an error. If the database stays away, the reconnect attempts' own errors still show.
+ */
+const quietWhenServerEndsConnections = new Logger(
+  (scope) => (level, message, meta) => {
+    if (level === "debug" || endedByServer(meta?.error) || notQueryable(meta?.error)) return;
+    const job = scope.workerId ? `(${scope.workerId}${scope.taskIdentifier ? `: ${scope.taskIdentifier}` : ""}${scope.jobId ? `{${scope.jobId}}` : ""})` : "";
+    const line = `[${scope.label ?? "core"}${job}] ${level.toUpperCase()}: ${message}`;
+    if (level === "error") console.error(line);
+    else if (level === "warning") console.warn(line);
+    else console.log(line);
+  },
+);
 
-export async function stopWorker() {
-  const runner = await holder.__keysteadWorker;
-  holder.__keysteadWorker = undefined;
-  await runner?.stop();
+/** pg's answer on a client whose connection already failed (graphile-worker's UNLISTEN at shutdown): that failure was the news. */
+const notQueryable = (err: unknown) => err instanceof Error && err.message === "Client has encountered a connection error and is not queryable";
+
+export function workerState(): WorkerState {
+  return holder.__keysteadWorkerState ?? "not started";
 }

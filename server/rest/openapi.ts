@@ -159,7 +159,11 @@ const Jwks = component(
 );
 const Health = component(
   "Health",
-  z.object({ ok: z.boolean(), database: z.string(), worker: z.enum(["ok", "off"]).optional() }),
+  z.object({
+    ok: z.boolean(),
+    database: z.enum(["ok", "unavailable"]),
+    worker: z.enum(["ok", "off", "starting", "stopped", "failed"]).meta({ description: "off: WORKER=off; anything but ok and off answers 503" }),
+  }),
 );
 
 const ProductResponse = component("ProductResponse", z.object({ product: Product }));
@@ -529,6 +533,3 @@ export function openApiDocument() {
   cached ??= buildDocument();
   return cached;
 }
-
-/** Every documented operation as "METHOD path", for tests and tooling. */
-export const documentedOperations = () => operations.map((o) => `${o.method.toUpperCase()} ${o.path}`);

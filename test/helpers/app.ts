@@ -13,7 +13,8 @@ export type TestApp = {
   /** POST JSON and read the JSON answer (whatever the status). */
   post: (route: string, body: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
   get: (route: string, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
-  stop: () => Promise<void>;
+  /** Signals the whole process group (SIGTERM unless told: SIGINT is what Ctrl-C sends) and waits for it to exit. */
+  stop: (signal?: NodeJS.Signals) => Promise<void>;
   /** How the process ended (after stop()), for tests of shutdown. */
   exit: () => { code: number | null; signal: NodeJS.Signals | null } | undefined;
 };
@@ -74,10 +75,10 @@ export async function startApp(
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   child.once("exit", (code, signal) => (exited = { code, signal }));
 
-  const stop = async () => {
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
     if (!exited && child.pid) {
       try {
-        process.kill(-child.pid, "SIGTERM");
+        process.kill(-child.pid, signal);
       } catch {
         /* already gone */
       }

@@ -22,11 +22,17 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /**
- * A fresh, cookie-less browser context (one "person"), sized like a phone or a laptop. Console errors and
- * failed page requests are collected, so a test can assert the page ran cleanly.
+ * A fresh, cookie-less browser context (one "person"), sized like a phone or a laptop. Console errors, CSP
+ * violations and failed page requests are collected, so a test can assert the page ran cleanly.
  */
 export async function newPerson(browser: Browser, device: typeof PHONE | typeof LAPTOP = LAPTOP) {
   const context: BrowserContext = await browser.newContext({ ...device });
+  // Anything the page's Content-Security-Policy blocks becomes a console error, so it counts as a problem.
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline code"} in ${e.sourceFile || e.documentURI}`),
+    );
+  });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));

@@ -1,9 +1,17 @@
 import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { Client } from "pg";
 import { inject } from "vitest";
 import { createPool, dbFromPool, type Db } from "@/server/db/client";
 import { migrate } from "@/server/db/migrate";
 import type { Pool } from "pg";
+
+/** How many migrations drizzle/ holds: what a fully migrated database has recorded, each once. */
+export function migrationCount(): number {
+  const journal = JSON.parse(fs.readFileSync(path.join(process.cwd(), "drizzle/meta/_journal.json"), "utf8")) as { entries: unknown[] };
+  return journal.entries.length;
+}
 
 export type TestDb = { url: string; pool: Pool; db: Db; drop: () => Promise<void> };
 
@@ -13,8 +21,11 @@ function withDatabase(url: string, name: string) {
   return u.toString();
 }
 
-/** A fresh, migrated database on the test server; `drop()` removes it. */
-export async function createTestDatabase(prefix = "ks"): Promise<TestDb> {
+/**
+ * A fresh database on the test server, migrated unless `migrate: false` (for tests of migrating itself);
+ * `drop()` removes it.
+ */
+export async function createTestDatabase(prefix = "ks", opts: { migrate?: boolean } = {}): Promise<TestDb> {
   const base = inject("pgBaseUrl");
   const name = `${prefix}_${Date.now().toString(36)}_${crypto.randomBytes(3).toString("hex")}`;
   const admin = new Client({ connectionString: base });
@@ -24,7 +35,7 @@ export async function createTestDatabase(prefix = "ks"): Promise<TestDb> {
 
   const url = withDatabase(base, name);
   const pool = createPool(url, 10);
-  await migrate(pool);
+  if (opts.migrate !== false) await migrate(pool);
   return {
     url,
     pool,

@@ -28,3 +28,6 @@ export const tsxCli = path.join(process.cwd(), "node_modules/tsx/dist/cli.mjs");
 
 /** What `npm run worker` runs: the worker entry `npm run build` bundles (scripts/build-server.mjs). */
 export const WORKER_ENTRY = path.join(process.cwd(), "dist/worker.js");
+
+/** `next` itself, for the tests that show what running Next without the door does. */
+export const nextBin = path.join(process.cwd(), "node_modules/next/dist/bin/next");

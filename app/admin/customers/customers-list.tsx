@@ -3,7 +3,7 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useState } from "react";
-import { EmptyState, ErrorState, Field, LoadingState, PageHeader, Table, formatDate, inputClass, monoClass } from "@/app/_components";
+import { EmptyState, ErrorState, Field, Ident, LoadingState, PageHeader, Table, formatDate, inputClass } from "@/app/_components";
 import { useTRPC } from "@/app/_trpc/client";
 import { FilterBar, LoadMore, partsCss as css } from "../licenses/_parts/ui";
 import { useSearchFilters } from "../licenses/_parts/use-search-filters";
@@ -60,7 +60,7 @@ export function CustomersList() {
         )
       ) : (
         <>
-          <Table label="Customers">
+          <Table label="Customers" cardsOnPhone>
             <thead>
               <tr>
                 <th>Email</th>
@@ -73,13 +73,13 @@ export function CustomersList() {
             <tbody>
               {rows.map((c) => (
                 <tr key={c.id}>
-                  <td>
+                  <td data-label="Email">
                     <Link href={`/admin/customers/${c.id}`}>{c.email}</Link>
                   </td>
-                  <td>{c.name ?? "—"}</td>
-                  <td>{c.licenses}</td>
-                  <td className={monoClass}>{c.stripeCustomerId ?? "—"}</td>
-                  <td className={css.nowrap}>{formatDate(c.createdAt)}</td>
+                  <td data-label="Name">{c.name ?? "—"}</td>
+                  <td data-label="Licenses">{c.licenses}</td>
+                  <td data-label="Stripe customer">{c.stripeCustomerId ? <Ident>{c.stripeCustomerId}</Ident> : "—"}</td>
+                  <td data-label="Since" className={css.nowrap}>{formatDate(c.createdAt)}</td>
                 </tr>
               ))}
             </tbody>

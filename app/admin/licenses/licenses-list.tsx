@@ -171,7 +171,7 @@ export function LicensesList() {
         )
       ) : (
         <>
-          <Table label="Licenses">
+          <Table label="Licenses" cardsOnPhone>
             <thead>
               <tr>
                 <th>Key</th>
@@ -186,25 +186,25 @@ export function LicensesList() {
             <tbody>
               {rows.map((l) => (
                 <tr key={l.id}>
-                  <td className={css.nowrap}>
+                  <td data-label="Key" className={css.nowrap}>
                     <Link href={`/admin/licenses/${l.id}`} className={monoClass}>
                       {keyHintText(l.keyHint)}
                     </Link>
                   </td>
-                  <td>
+                  <td data-label="Customer">
                     <Link href={`/admin/customers/${l.customer.id}`}>{l.customer.email}</Link>
                   </td>
-                  <td>
+                  <td data-label="Product · plan">
                     {l.product.name} · {l.plan.name}
                   </td>
-                  <td>
+                  <td data-label="Status">
                     <StatusBadge status={l.status} />
                   </td>
-                  <td className={css.nowrap}>
+                  <td data-label="Devices" className={css.nowrap}>
                     {l.activations} / {l.maxActivations}
                   </td>
-                  <td className={css.nowrap}>{l.expiresAt ? formatDate(l.expiresAt) : "never"}</td>
-                  <td className={css.nowrap}>{formatDate(l.createdAt)}</td>
+                  <td data-label="Expires" className={css.nowrap}>{l.expiresAt ? formatDate(l.expiresAt) : "never"}</td>
+                  <td data-label="Issued" className={css.nowrap}>{formatDate(l.createdAt)}</td>
                 </tr>
               ))}
             </tbody>

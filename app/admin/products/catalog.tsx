@@ -10,12 +10,13 @@ import {
   EmptyState,
   ErrorState,
   Field,
+  Ident,
+  Idents,
   LoadingState,
   PageHeader,
   Table,
   errorMessage,
   inputClass,
-  monoClass,
   mutedClass,
 } from "@/app/_components";
 import { useTRPC } from "@/app/_trpc/client";
@@ -149,7 +150,7 @@ function ProductCard({ product, plans }: { product: Product; plans: Plan[] }) {
       actions={
         <div className={css.row}>
           {product.archivedAt && <Badge>retired</Badge>}
-          <span className={monoClass}>{product.slug}</span>
+          <Ident>{product.slug}</Ident>
           <Button size="small" onClick={() => setRenaming((v) => !v)}>
             Rename
           </Button>
@@ -182,36 +183,29 @@ function ProductCard({ product, plans }: { product: Product; plans: Plan[] }) {
       {plans.length === 0 ? (
         <p className={`${css.small} ${mutedClass}`}>No plan yet: a product sells nothing until it has one.</p>
       ) : (
-        <Table label={`Plans of ${product.name}`}>
+        <Table label={`Plans of ${product.name}`} cardsOnPhone>
           <thead>
             <tr>
               <th>Plan</th>
               <th>Seats</th>
               <th>Duration</th>
-              <th>Grace</th>
               <th>Entitlements</th>
               <th>Stripe prices</th>
-              <th>Offline token</th>
+              {/* Every column and whole price ids must fit a laptop: this header may take two lines. */}
+              <th className={css.wrap}>Offline token</th>
               <th>Heartbeat</th>
-              <th aria-label="Actions" />
             </tr>
           </thead>
           <tbody>
             {plans.map((pl) => (
               <tr key={pl.id}>
-                <td>
+                <td data-label="Plan">
                   {pl.name} {pl.archivedAt && <Badge>retired</Badge>}
-                  <div className={`${monoClass} ${css.small}`}>{pl.slug}</div>
-                </td>
-                <td>{pl.seats}</td>
-                <td className={css.nowrap}>{pl.durationDays ? `${pl.durationDays} days` : "perpetual"}</td>
-                <td className={css.nowrap}>{pl.graceDays ? `${pl.graceDays} days` : "none"}</td>
-                <td>{pl.entitlements.length ? pl.entitlements.join(", ") : "—"}</td>
-                <td className={`${monoClass} ${css.small}`}>{pl.stripePriceIds.length ? pl.stripePriceIds.join(", ") : "—"}</td>
-                <td className={css.nowrap}>{durationText(pl.offlineTokenTtlSeconds, "default")}</td>
-                <td className={css.nowrap}>{durationText(pl.heartbeatWindowSeconds, "never lapses")}</td>
-                <td>
-                  <div className={css.row}>
+                  <div className={css.small}>
+                    <Ident>{pl.slug}</Ident>
+                  </div>
+                  {/* The plan's buttons sit under its name rather than in a column of their own: room for the ids. */}
+                  <div className={css.row} style={{ marginTop: "0.4rem" }}>
                     <Button size="small" onClick={() => setEditing(editing === pl.slug ? null : pl.slug)}>
                       Edit
                     </Button>
@@ -220,6 +214,19 @@ function ProductCard({ product, plans }: { product: Product; plans: Plan[] }) {
                     </Button>
                   </div>
                 </td>
+                <td data-label="Seats">{pl.seats}</td>
+                <td data-label="Duration">
+                  <div className={css.nowrap}>{pl.durationDays ? `${pl.durationDays} days` : "perpetual"}</div>
+                  <div className={`${css.small} ${mutedClass}`}>{pl.graceDays ? `+ ${pl.graceDays} days grace` : "no grace"}</div>
+                </td>
+                <td data-label="Entitlements">
+                  <Idents items={pl.entitlements} />
+                </td>
+                <td data-label="Stripe prices" className={css.small}>
+                  <Idents items={pl.stripePriceIds} />
+                </td>
+                <td data-label="Offline token" className={css.nowrap}>{durationText(pl.offlineTokenTtlSeconds, "default")}</td>
+                <td data-label="Heartbeat">{durationText(pl.heartbeatWindowSeconds, "never lapses")}</td>
               </tr>
             ))}
           </tbody>

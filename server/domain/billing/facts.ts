@@ -340,12 +340,3 @@ export async function chargesFor(tx: Tx, paymentIntentIds: (string | null)[], ch
     .where(conds.length === 1 ? conds[0] : or(...conds))
     .orderBy(stripeCharges.id);
 }
-
-/** The payments a charge belongs to (by payment intent, or by charge id for payments made without one). */
-export async function paymentsForCharge(tx: Tx, paymentIntentId: string | null, chargeId: string) {
-  return tx
-    .select()
-    .from(payments)
-    .where(paymentIntentId ? or(eq(payments.stripePaymentIntentId, paymentIntentId), eq(payments.stripeChargeId, chargeId)) : eq(payments.stripeChargeId, chargeId));
-}
-

@@ -95,8 +95,3 @@ export async function loadLicenseViews(tx: DbOrTx, ids: string[]): Promise<Licen
 export async function loadLicenseView(tx: DbOrTx, id: string): Promise<LicenseWithCustomer | null> {
   return (await loadLicenseViews(tx, [id]))[0] ?? null;
 }
-
-/** Drops the customer for the client-facing routes. */
-export function publicLicense({ customer: _customer, ...view }: LicenseWithCustomer): LicenseView {
-  return view;
-}

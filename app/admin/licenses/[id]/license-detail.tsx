@@ -9,6 +9,7 @@ import {
   Card,
   ConfirmDialog,
   ErrorState,
+  Ident,
   LoadingState,
   Notice,
   PageHeader,
@@ -201,7 +202,7 @@ function Activations({ detail: d }: { detail: Detail }) {
   if (d.activations.length === 0) return <p className={css.small}>No device is activated on this license.</p>;
   return (
     <>
-      <Table label="Devices">
+      <Table label="Devices" cardsOnPhone>
         <thead>
           <tr>
             <th>Fingerprint</th>
@@ -215,11 +216,13 @@ function Activations({ detail: d }: { detail: Detail }) {
         <tbody>
           {d.activations.map((a) => (
             <tr key={a.id}>
-              <td className={monoClass}>{a.fingerprint}</td>
-              <td>{a.name ?? "—"}</td>
-              <td>{a.platform ?? "—"}</td>
-              <td className={css.nowrap}>{formatDate(a.createdAt)}</td>
-              <td className={css.nowrap}>{formatRelative(a.lastSeenAt)}</td>
+              <td data-label="Fingerprint">
+                <Ident>{a.fingerprint}</Ident>
+              </td>
+              <td data-label="Name">{a.name ?? "—"}</td>
+              <td data-label="Platform">{a.platform ?? "—"}</td>
+              <td data-label="Activated" className={css.nowrap}>{formatDate(a.createdAt)}</td>
+              <td data-label="Last seen" className={css.nowrap}>{formatRelative(a.lastSeenAt)}</td>
               <td>
                 <Button size="small" onClick={() => setTarget(a)}>
                   Deactivate
