@@ -3,7 +3,7 @@ import { and, eq, ne, sql } from "drizzle-orm";
 import { customers } from "@/server/db/schema";
 import { recordAudit } from "@/server/domain/audit/record";
 import { now } from "@/server/domain/clock";
-import { handler } from "./handler";
+import { handler } from "./event-handler";
 
 export const CUSTOMER_EVENTS = ["customer.updated", "customer.deleted"] as const;
 
