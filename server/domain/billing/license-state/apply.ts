@@ -1,9 +1,11 @@
-import { and, asc, desc, eq, notInArray, sql } from "drizzle-orm";
-import { activations, customers, licenses, plans, stripeLicenseStates, type LicenseStatus } from "@/server/db/schema";
+import { eq, sql } from "drizzle-orm";
+import { customers, licenses, plans, stripeLicenseStates, type LicenseStatus } from "@/server/db/schema";
 import type { Tx } from "@/server/db/client";
 import { recordAudit, type Actor } from "@/server/domain/audit/record";
-import { DAY_MS, now } from "@/server/domain/clock";
+import { now } from "@/server/domain/clock";
+import { isLapsed } from "@/server/domain/licensing/expiry";
 import type { LicenseRow } from "@/server/domain/licensing/issue";
+import { fitActivationsToSeats } from "@/server/domain/licensing/seats";
 import {
   deriveLicenseState,
   followedItemId,
@@ -21,9 +23,6 @@ import { queueLicenseEmails } from "./emails";
  * or extension stands until Stripe's side moves again; revoked stays revoked. The clock enters only here, when a
  * status is applied: an active derivation past its expiry plus grace lands as expired.
  */
-
-const pastGrace = (expiresAt: Date | null, graceDays: number) =>
-  expiresAt !== null && expiresAt.getTime() + graceDays * DAY_MS < now().getTime();
 
 /**
  * The status a license takes from a derivation, or null to leave it: revoked stays revoked; a suspension that
@@ -44,7 +43,7 @@ export function statusToApply(
   if (license.status === "suspended" && prev && prev.status !== "suspended") return null;
   if (next.status === "suspended") return { status: "suspended", statusReason: next.reason };
   if (next.status === "expired") return { status: "expired", statusReason: null };
-  return { status: pastGrace(expiresAt, graceDays) ? "expired" : next.status, statusReason: null };
+  return { status: isLapsed(expiresAt, graceDays, now()) ? "expired" : next.status, statusReason: null };
 }
 
 /** Derived fields that map straight onto license columns. */
@@ -160,7 +159,7 @@ async function syncLicense(tx: Tx, actor: Actor, licenseId: string): Promise<Lic
     // Only the expiry (or the grace days) moved: the clock decides again between working and expired, and
     // nothing else (an admin's reinstatement during a dispute stands through a renewal).
     if (next.status === "active" || next.status === "past_due") {
-      target = { status: pastGrace(expiresAt, graceDays) ? "expired" : next.status, statusReason: null };
+      target = { status: isLapsed(expiresAt, graceDays, now()) ? "expired" : next.status, statusReason: null };
     }
   }
   if (target && (target.status !== before.status || target.statusReason !== before.statusReason)) {
@@ -173,7 +172,7 @@ async function syncLicense(tx: Tx, actor: Actor, licenseId: string): Promise<Lic
   let removedActivations = 0;
   if (changed.length) {
     [after] = await tx.update(licenses).set({ ...set, updatedAt: now() }).where(eq(licenses.id, licenseId)).returning() as [LicenseRow];
-    if (set.maxActivations !== undefined) removedActivations = await trimActivations(tx, licenseId, set.maxActivations);
+    if (set.maxActivations !== undefined) removedActivations = (await fitActivationsToSeats(tx, licenseId, set.maxActivations)).length;
     await recordAudit(tx, actor, {
       action: "license.stripe_synced",
       subjectType: "license",
@@ -210,25 +209,6 @@ function summary(before: LicenseRow, after: LicenseRow, changed: string[], email
     before: { status: before.status, expiresAt: isoOf(before.expiresAt), planId: before.planId },
     emails,
   };
-}
-
-/**
- * Seats shrunk below the machines activated (a downgrade): the most recently seen activations keep their seats and
- * the rest are removed. Seats are what the customer pays for; the machines not seen lately are the likeliest to be
- * retired, and any of them can activate again once a seat is free. Their offline tokens run out on their own.
- */
-async function trimActivations(tx: Tx, licenseId: string, seats: number): Promise<number> {
-  const keep = tx
-    .select({ id: activations.id })
-    .from(activations)
-    .where(eq(activations.licenseId, licenseId))
-    .orderBy(desc(activations.lastSeenAt), desc(activations.createdAt), asc(activations.id))
-    .limit(seats);
-  const removed = await tx
-    .delete(activations)
-    .where(and(eq(activations.licenseId, licenseId), notInArray(activations.id, keep)))
-    .returning({ id: activations.id });
-  return removed.length;
 }
 
 /** Records the first derivation of a license issued from Stripe facts (checkout), and its state emails. */

@@ -2,7 +2,7 @@ import { inArray } from "drizzle-orm";
 import { emailOutbox } from "@/server/db/schema";
 import type { Tx } from "@/server/db/client";
 import type { TemplateName, TemplateProps } from "@/emails";
-import { DAY_MS } from "@/server/domain/clock";
+import { lapsesAt } from "@/server/domain/licensing/expiry";
 import type { LicenseRow } from "@/server/domain/licensing/issue";
 import { queueEmail } from "@/server/domain/mail/queue";
 import { licenseExpiredDedupeKey } from "@/server/domain/sweeps/expire";
@@ -87,7 +87,7 @@ function collectLicenseEmails(c: EmailContext, out: OwedEmail[]) {
   // Expired by us: the subscription ended (it stopped at its end date), or a change landed past expiry plus grace
   // (a refund walking the expiry back, a dispute won too late). The sweep uses the same key for the same expiry.
   if (l.status === "expired" && l.expiresAt && (c.landing || before.status !== "expired")) {
-    const stoppedAt = next.status === "expired" ? l.expiresAt : new Date(l.expiresAt.getTime() + c.graceDays * DAY_MS);
+    const stoppedAt = next.status === "expired" ? l.expiresAt : lapsesAt(l.expiresAt, c.graceDays);
     owe({
       template: "license-expired",
       dedupeKey: licenseExpiredDedupeKey(l.id, l.expiresAt),
@@ -113,7 +113,7 @@ function collectLicenseEmails(c: EmailContext, out: OwedEmail[]) {
         props: {
           licenseId: l.id,
           invoiceId: failing.stripeInvoiceId,
-          graceEndsAt: l.expiresAt ? new Date(l.expiresAt.getTime() + c.graceDays * DAY_MS).toISOString() : null,
+          graceEndsAt: l.expiresAt ? lapsesAt(l.expiresAt, c.graceDays).toISOString() : null,
           fixPaymentUrl: failing.hostedInvoiceUrl,
         },
       });
