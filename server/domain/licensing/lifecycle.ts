@@ -188,7 +188,7 @@ export async function changeSeats(tx: Tx, actor: Actor, id: string, input: z.inf
 
 /** Audit metadata for the machines a seat decrease removed (none: nothing to add). */
 export const removedMetadata = (removed: { fingerprint: string }[]) =>
-  removed.length ? { removedActivations: removed.length, fingerprints: removed.map((a) => a.fingerprint) } : undefined;
+  removed.length ? { removedActivations: removed.length, fingerprints: removed.map((a) => a.fingerprint).sort() } : undefined;
 
 async function customerEmail(tx: Tx, customerId: string): Promise<string> {
   const [c] = await tx.select({ email: customers.email }).from(customers).where(eq(customers.id, customerId));
