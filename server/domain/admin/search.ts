@@ -6,7 +6,7 @@ import { storable, storableText } from "@/server/domain/admin/text";
 import { hashLicenseKey, normalizeLicenseKey } from "@/server/domain/licensing/license-key";
 import { loadLicenseRows, rowStatus } from "@/server/domain/licensing/view";
 import { now } from "@/server/domain/clock";
-import { effectiveStatusSql } from "@/server/domain/licensing/expiry";
+import { effectiveStatusSql, statusBranch, type StatusAlternative } from "@/server/domain/licensing/expiry";
 import { CursorInput, decodeCursor, isShortText, isTimestampText, isUuid, LimitInput, page } from "./cursor";
 
 /**
@@ -160,14 +160,15 @@ export async function searchLicenses(tx: DbOrTx, rawInput: SearchLicensesInput) 
 }
 
 /** One alternative of the status filter; undefined: no filter. */
-type Filter = SQL | undefined;
+type Filter = StatusAlternative | undefined;
 
-const where = (conditions: Filter[]) => {
+const where = (conditions: (SQL | undefined)[]) => {
   const present = conditions.filter((c): c is SQL => c !== undefined);
   return present.length ? sql`where ${sql.join(present, sql` and `)}` : sql``;
 };
 /** The plan's grace days, for the status filter's expiry rule (plans is small: one primary-key probe per row). */
 const gracePlan = (status: Filter) => (status ? sql`join ${plans} gp on gp.id = l.plan_id` : sql``);
+const NEWEST_FIRST = sql.raw(`created_at desc, id desc`);
 const AT_TEXT = sql.raw(`to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
 
 /** Every license (as filtered), newest first; keyset over (created_at, id). */
@@ -178,9 +179,13 @@ async function newestFirst(tx: DbOrTx, filters: SQL[], statuses: Filter[], planI
     conditions.push(sql`(l.created_at, l.id) < (${at}::timestamptz, ${id}::uuid)`);
   }
   const branch = (status: Filter, plan?: string) =>
-    sql`(select l.id, l.created_at from ${licenses} l ${gracePlan(status)}
-      ${where([plan ? sql`l.plan_id = ${plan}::uuid` : undefined, status, ...conditions])}
-      order by l.created_at desc, l.id desc limit ${limit + 1})`;
+    statusBranch(
+      sql`select l.id, l.created_at from ${licenses} l ${gracePlan(status)}
+        ${where([plan ? sql`l.plan_id = ${plan}::uuid` : undefined, status?.where, ...conditions])}`,
+      NEWEST_FIRST,
+      limit + 1,
+      status,
+    );
   const branches = statuses.flatMap((status) => (planIds ? planIds.map((plan) => branch(status, plan)) : [branch(status)]));
   const result = await tx.execute<{ id: string; at: string }>(sql`
     select m.id, ${AT_TEXT} as at from (${sql.join(branches, sql` union all `)}) m
@@ -206,9 +211,13 @@ async function byEmail(
   const laterCustomer = after && sql`lower(c.email) ~>~ ${after[0]}`;
 
   const branch = (status: Filter, ...where_: SQL[]) =>
-    sql`(select lower(c.email) as e, l.created_at, l.id from ${licenses} l join ${customers} c on c.id = l.customer_id ${gracePlan(status)}
-      ${where([...where_, status, ...conditions])}
-      order by lower(c.email) using ~<~, l.created_at desc, l.id desc limit ${limit + 1})`;
+    statusBranch(
+      sql`select lower(c.email) as e, l.created_at, l.id from ${licenses} l join ${customers} c on c.id = l.customer_id ${gracePlan(status)}
+        ${where([...where_, status?.where, ...conditions])}`,
+      sql.raw(`e using ~<~, created_at desc, id desc`),
+      limit + 1,
+      status,
+    );
 
   const branches = statuses.flatMap((status) =>
     readings.flatMap((reading): SQL[] => {

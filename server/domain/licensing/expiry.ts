@@ -65,18 +65,39 @@ export function lapsedSql(c: Pick<ExpiryColumns, "expiresAt" | "graceDays">, at:
 const lapsing = (c: ExpiryColumns) => sql`${c.status} in (${sql.raw(LAPSING_STATUSES.map((s) => `'${s}'`).join(", "))})`;
 
 /**
- * The rows whose effectiveStatus is `status`, as disjoint alternatives (OR them, or make each one branch of a
- * UNION ALL so each keeps its own index: the stored status, or expires_at for the lapsed ones).
+ * One way a row can show a status. `byExpiry`: the rows are the lapsed ones the sweep has not marked yet, found
+ * through the expiry index: few by design (the sweep runs every minute), among many live licenses.
  */
-export function effectiveStatusSql(status: LicenseStatus, c: ExpiryColumns, at: Date): SQL[] {
+export type StatusAlternative = { where: SQL; byExpiry: boolean };
+
+/**
+ * The rows whose effectiveStatus is `status`, as disjoint alternatives: each one is its own branch of a
+ * UNION ALL (statusBranch), so each keeps its own index (the stored status, or expires_at for the lapsed ones).
+ */
+export function effectiveStatusSql(status: LicenseStatus, c: ExpiryColumns, at: Date): StatusAlternative[] {
   switch (status) {
     case "expired":
-      return [sql`${c.status} = 'expired'`, sql`(${lapsing(c)} and ${lapsedSql(c, at)})`];
+      return [
+        { where: sql`${c.status} = 'expired'`, byExpiry: false },
+        { where: sql`(${lapsing(c)} and ${lapsedSql(c, at)})`, byExpiry: true },
+      ];
     case "active":
     case "past_due":
-      return [sql`(${c.status} = ${status} and not ${lapsedSql(c, at)})`];
+      return [{ where: sql`(${c.status} = ${status} and not ${lapsedSql(c, at)})`, byExpiry: false }];
     case "suspended":
     case "revoked":
-      return [sql`${c.status} = ${status}`];
+      return [{ where: sql`${c.status} = ${status}`, byExpiry: false }];
   }
+}
+
+/**
+ * One branch of a list: `rows` (a select without order or limit) cut at `limit` rows in `order` (by the
+ * select's output column names). A lapsed-license branch is fenced (OFFSET 0) so it is planned on its own: found
+ * by expiry, then sorted. Left to the list's order, the planner walks the newest-first index through every live
+ * license looking for the few lapsed ones (measured: 80 ms at 300,000 licenses for a page that found 20).
+ */
+export function statusBranch(rows: SQL, order: SQL, limit: number, alt: StatusAlternative | undefined): SQL {
+  return alt?.byExpiry
+    ? sql`(select * from (${rows} offset 0) f order by ${order} limit ${limit})`
+    : sql`(${rows} order by ${order} limit ${limit})`;
 }
