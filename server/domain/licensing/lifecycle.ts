@@ -262,7 +262,11 @@ export const LICENSE_ACTIONS = {
     returnsKey: true,
     run: rotateLicenseKey,
   }),
-  "change-seats": action({ summary: "Change the number of activations allowed", input: ChangeSeatsInput, run: changeSeats }),
+  "change-seats": action({
+    summary: "Change the number of activations allowed (below the machines activated: the least recently seen are removed)",
+    input: ChangeSeatsInput,
+    run: changeSeats,
+  }),
 } as const;
 
 export type LicenseActionName = keyof typeof LICENSE_ACTIONS;
