@@ -313,6 +313,8 @@ describe("Stripe lifecycle", () => {
     await deliver("customer.subscription.updated", sub);
     expect(await license(viaStripe.id)).toMatchObject({ maxActivations: 2 });
     expect(await left(viaStripe.id)).toEqual(survivors);
+    const [synced] = await db().select().from(auditLog).where(and(eq(auditLog.subjectId, viaStripe.id), eq(auditLog.action, "license.stripe_synced")));
+    expect(synced!.metadata).toMatchObject({ removedActivations: 3, fingerprints: ["fp-0", "fp-2", "fp-4"] });
 
     // The admin app, both ways of lowering seats: the same machines stay, and the audit row says which went.
     const admin = createCaller({ db: db(), session: adminSession("seats@example.com"), headers: new Headers() }).licenses;

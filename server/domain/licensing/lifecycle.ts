@@ -10,7 +10,7 @@ import { AppError } from "@/server/domain/errors";
 import { queueEmail } from "@/server/domain/mail/queue";
 import { isLapsed } from "./expiry";
 import { generateLicenseKey, sealLicenseKey } from "./license-key";
-import { fitActivationsToSeats } from "./seats";
+import { fitActivationsToSeats, removedMetadata } from "./seats";
 import type { LicenseRow } from "./issue";
 import { isUuid } from "./list";
 import { futureInstant, Instant } from "./manual";
@@ -185,10 +185,6 @@ export async function changeSeats(tx: Tx, actor: Actor, id: string, input: z.inf
   await audit(tx, actor, "license.seats_changed", row, after, removedMetadata(removed));
   return { row: after };
 }
-
-/** Audit metadata for the machines a seat decrease removed (none: nothing to add). */
-export const removedMetadata = (removed: { fingerprint: string }[]) =>
-  removed.length ? { removedActivations: removed.length, fingerprints: removed.map((a) => a.fingerprint).sort() } : undefined;
 
 async function customerEmail(tx: Tx, customerId: string): Promise<string> {
   const [c] = await tx.select({ email: customers.email }).from(customers).where(eq(customers.id, customerId));

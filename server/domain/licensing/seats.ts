@@ -23,3 +23,7 @@ export async function fitActivationsToSeats(tx: Tx, licenseId: string, seats: nu
     .where(and(eq(activations.licenseId, licenseId), notInArray(activations.id, keep)))
     .returning({ id: activations.id, fingerprint: activations.fingerprint });
 }
+
+/** Audit metadata for the machines a seat decrease removed (none: nothing to add). */
+export const removedMetadata = (removed: { fingerprint: string }[]) =>
+  removed.length ? { removedActivations: removed.length, fingerprints: removed.map((a) => a.fingerprint).sort() } : undefined;

@@ -5,7 +5,7 @@ import { recordAudit, type Actor } from "@/server/domain/audit/record";
 import { now } from "@/server/domain/clock";
 import { isLapsed } from "@/server/domain/licensing/expiry";
 import type { LicenseRow } from "@/server/domain/licensing/issue";
-import { fitActivationsToSeats } from "@/server/domain/licensing/seats";
+import { fitActivationsToSeats, removedMetadata } from "@/server/domain/licensing/seats";
 import {
   deriveLicenseState,
   followedItemId,
@@ -169,17 +169,17 @@ async function syncLicense(tx: Tx, actor: Actor, licenseId: string): Promise<Lic
   }
 
   let after = before;
-  let removedActivations = 0;
+  let removed: { fingerprint: string }[] = [];
   if (changed.length) {
     [after] = await tx.update(licenses).set({ ...set, updatedAt: now() }).where(eq(licenses.id, licenseId)).returning() as [LicenseRow];
-    if (set.maxActivations !== undefined) removedActivations = (await fitActivationsToSeats(tx, licenseId, set.maxActivations)).length;
+    if (set.maxActivations !== undefined) removed = await fitActivationsToSeats(tx, licenseId, set.maxActivations);
     await recordAudit(tx, actor, {
       action: "license.stripe_synced",
       subjectType: "license",
       subjectId: licenseId,
       before: auditSnapshot(before),
       after: auditSnapshot(after),
-      metadata: { changed, cause: next.cause, ...(removedActivations ? { removedActivations } : {}), ...(next.unboundPriceId ? { unboundPriceId: next.unboundPriceId } : {}) },
+      metadata: { changed, cause: next.cause, ...removedMetadata(removed), ...(next.unboundPriceId ? { unboundPriceId: next.unboundPriceId } : {}) },
     });
   }
   const [saved] = await tx
@@ -191,7 +191,7 @@ async function syncLicense(tx: Tx, actor: Actor, licenseId: string): Promise<Lic
     })
     .returning({ version: stripeLicenseStates.version });
   const emails = await queueLicenseEmails(tx, { license: after, before, prev, next, facts, landing: false, version: saved!.version, graceDays, email: found.email });
-  return { ...summary(before, after, changed, emails), ...(removedActivations ? { removedActivations } : {}), unboundPriceId: next.unboundPriceId ?? null };
+  return { ...summary(before, after, changed, emails), ...(removed.length ? { removedActivations: removed.length } : {}), unboundPriceId: next.unboundPriceId ?? null };
 }
 
 /** Field by field: the stored one comes back from jsonb with its keys in another order. */
