@@ -8,10 +8,14 @@ import { getLicenseDetail } from "@/server/domain/admin/licenses";
 import { SYSTEM } from "@/server/domain/audit/record";
 import { DAY_MS, setClock } from "@/server/domain/clock";
 import { effectiveStatus, isLapsed, lapsedSql, lapsesAt } from "@/server/domain/licensing/expiry";
+import { activateLicense } from "@/server/domain/licensing/activate";
+import { recordHeartbeat } from "@/server/domain/licensing/heartbeat";
+import { ActivateLicenseInput } from "@/server/domain/licensing/inputs";
 import { reinstateLicense, suspendLicense } from "@/server/domain/licensing/lifecycle";
 import { ListLicensesQuery, listLicenses } from "@/server/domain/licensing/list";
 import { validateLicense } from "@/server/domain/licensing/validate";
 import { expireLicenses } from "@/server/domain/sweeps/expire";
+import { ensureSigningKey } from "@/server/domain/tokens/keyring";
 import { startApp, TEST_ADMIN_TOKEN, type TestApp } from "./helpers/app";
 import { createTestDatabase, type TestDb } from "./helpers/db";
 import { makeCustomer, makeLicense, makePlan } from "./helpers/factories";
@@ -32,6 +36,7 @@ let database: TestDb;
 const db = () => database.db;
 beforeAll(async () => {
   database = await createTestDatabase("expiry");
+  await ensureSigningKey(database.db);
 });
 afterAll(async () => {
   setClock(undefined);
@@ -110,6 +115,18 @@ describe("every door at the boundary", () => {
     expect(await validateLicense(db(), { key })).toMatchObject({ valid: true, code: "VALID", license: { status: "active" } });
     at(LAPSE);
     expect(await validateLicense(db(), { key })).toMatchObject({ valid: false, code: "EXPIRED", license: { status: "expired" } });
+  });
+
+  it("activate and heartbeat: a token a millisecond before, 403 EXPIRED at the lapse instant", async () => {
+    const early = await lapsing();
+    const late = await lapsing();
+    at(BEFORE);
+    await expect(activateLicense(db(), ActivateLicenseInput.parse({ key: early.key, fingerprint: "m-1" }))).resolves.toMatchObject({ token: expect.any(String) });
+    await expect(recordHeartbeat(db(), { key: early.key, fingerprint: "m-1" })).resolves.toMatchObject({ license: { status: "active" } });
+    await activateLicense(db(), ActivateLicenseInput.parse({ key: late.key, fingerprint: "m-1" }));
+    at(LAPSE);
+    await expect(recordHeartbeat(db(), { key: early.key, fingerprint: "m-1" })).rejects.toMatchObject({ code: "EXPIRED" });
+    await expect(activateLicense(db(), ActivateLicenseInput.parse({ key: late.key, fingerprint: "m-2" }))).rejects.toMatchObject({ code: "EXPIRED" });
   });
 
   it("the sweep: leaves the license a millisecond before, marks it expired at the lapse instant", async () => {
