@@ -365,9 +365,12 @@ describe("management API", () => {
     const withActivations = await get(`/api/v1/admin/licenses/${id}`);
     expect(withActivations.body.license.activations).toBe(3);
     expect(withActivations.body.activations.map((a: { fingerprint: string }) => a.fingerprint).sort()).toEqual(["m-1", "m-2", "m-3"]);
-    const tooFew = await act("change-seats", { seats: 2 });
-    expect(tooFew.status).toBe(409);
-    expect(tooFew.body.error.code).toBe("INVALID_STATE");
+    // Fewer seats than machines: the least recently seen machine goes (licensing/seats.ts, as a Stripe downgrade).
+    await db.update(activations).set({ lastSeenAt: new Date(Date.now() - 86_400_000) }).where(and(eq(activations.licenseId, id), eq(activations.fingerprint, "m-2")));
+    const fewer = await act("change-seats", { seats: 2 });
+    expect(fewer.status).toBe(200);
+    expect(fewer.body.license).toMatchObject({ maxActivations: 2, activations: 2 });
+    expect((await db.select().from(activations).where(eq(activations.licenseId, id))).map((a) => a.fingerprint).sort()).toEqual(["m-1", "m-3"]);
     const more = await act("change-seats", { seats: 5 });
     expect(more.status).toBe(200);
     expect(more.body.license.maxActivations).toBe(5);
@@ -402,6 +405,7 @@ describe("management API", () => {
       "license.extended",
       "license.extended",
       "license.seats_changed",
+      "license.seats_changed",
       "license.activations_reset",
       "license.revoked",
     ]);
@@ -415,7 +419,9 @@ describe("management API", () => {
     expect((byRotate.after as { keyHint: string }).keyHint).toBe(rotated.body.key.slice(-5));
     expect(JSON.stringify(rows)).not.toContain(rotated.body.key);
     const byReset = rows.find((r) => r.action === "license.activations_reset")!;
-    expect(byReset.metadata).toMatchObject({ removed: 3 });
+    expect(byReset.metadata).toMatchObject({ removed: 2 });
+    const bySeats = rows.find((r) => r.action === "license.seats_changed" && r.metadata)!;
+    expect(bySeats.metadata).toEqual({ removedActivations: 1, fingerprints: ["m-2"] });
   });
 
   it("reinstates an expired license as expired, and extending it makes it active again", async () => {

@@ -6,6 +6,8 @@ import type { AppSession } from "@/server/api/trpc";
 import { activations, customers, LICENSE_STATUSES, licenses, type LicenseStatus } from "@/server/db/schema";
 import { parseKeyHint, readQuery, searchLicenses, type SearchLicensesInput, type SearchReading } from "@/server/domain/admin/search";
 import { SYSTEM } from "@/server/domain/audit/record";
+import { DAY_MS, now } from "@/server/domain/clock";
+import { effectiveStatus } from "@/server/domain/licensing/expiry";
 import { hashLicenseKey } from "@/server/domain/licensing/license-key";
 import { issueLicense } from "@/server/domain/licensing/issue";
 import { createTestDatabase, type TestDb } from "./helpers/db";
@@ -23,6 +25,8 @@ type Ref = {
   keyHash: string;
   keyHint: string;
   status: LicenseStatus;
+  expiresAt: Date | null;
+  graceDays: number;
   product: string;
   plan: string;
   customerId: string;
@@ -34,6 +38,8 @@ type Ref = {
 let database: TestDb;
 let rows: Ref[] = [];
 const FINGERPRINTS = ["fp-shared", "FP-Shared", "machine 7", "abc", "ABCDE", "x%y", ...Array.from({ length: 20 }, (_, i) => `fp-${i}`)];
+/** Days from now; null: perpetual. */
+const EXPIRY_OFFSETS = [null, null, -10, -3, -1, 30];
 const EMAILS = [
   "alice@example.com",
   "Alice.Smith@Example.com",
@@ -52,9 +58,9 @@ beforeAll(async () => {
   const p1 = await makeProduct(db, { slug: "studio" });
   const p2 = await makeProduct(db, { slug: "player" });
   const plans = [
-    await makePlan(db, { productId: p1.id, slug: "studio-pro", seats: 5 }),
-    await makePlan(db, { productId: p1.id, slug: "studio-lite", seats: 5 }),
-    await makePlan(db, { productId: p2.id, slug: "player-std", seats: 5 }),
+    await makePlan(db, { productId: p1.id, slug: "studio-pro", seats: 5, graceDays: 0 }),
+    await makePlan(db, { productId: p1.id, slug: "studio-lite", seats: 5, graceDays: 2 }),
+    await makePlan(db, { productId: p2.id, slug: "player-std", seats: 5, graceDays: 5 }),
   ];
   const planInfo = new Map([
     [plans[0]!.id, { product: "studio", plan: "studio-pro" }],
@@ -80,7 +86,11 @@ beforeAll(async () => {
     const { license, key } = await issueLicense(db, SYSTEM, { planId: plan.id, customerId: buyer.id, source: "manual" });
     const at = new Date(base + rand(40) * 1000 + rand(3) / 1000);
     const status = LICENSE_STATUSES[rand(LICENSE_STATUSES.length)]!;
-    await db.execute(sql`update ${licenses} set created_at = ${at.toISOString()}::timestamptz + (${rand(5)} || ' microseconds')::interval, status = ${status} where id = ${license.id}`);
+    // Expiries at least a day away from any plan's lapse instant (grace 0, 2 or 5 days), so the run cannot cross one.
+    const offset = EXPIRY_OFFSETS[rand(EXPIRY_OFFSETS.length)]!;
+    const expiresAt = offset === null ? null : new Date(Date.now() + offset * DAY_MS);
+    await db.execute(sql`update ${licenses} set created_at = ${at.toISOString()}::timestamptz + (${rand(5)} || ' microseconds')::interval, status = ${status},
+      expires_at = ${expiresAt?.toISOString() ?? null}::timestamptz where id = ${license.id}`);
     const fps = [...new Set(Array.from({ length: rand(3) }, () => FINGERPRINTS[rand(FINGERPRINTS.length)]!))];
     if (fps.length) await db.insert(activations).values(fps.map((fingerprint) => ({ licenseId: license.id, fingerprint })));
     rows.push({
@@ -89,6 +99,8 @@ beforeAll(async () => {
       keyHash: license.keyHash,
       keyHint: license.keyHint,
       status,
+      expiresAt,
+      graceDays: plan.graceDays,
       ...planInfo.get(plan.id)!,
       customerId: buyer.id,
       email: buyer.email,
@@ -137,7 +149,8 @@ function reference(q: string, field: SearchLicensesInput["field"], filters: Part
     });
   return rows
     .filter(matches)
-    .filter((r) => !filters.status || r.status === filters.status)
+    // The status the rows show, not the stored one: a lapsed license the sweep has not reached reads "expired".
+    .filter((r) => !filters.status || effectiveStatus(r, now()) === filters.status)
     .filter((r) => !filters.product || r.product === filters.product)
     .filter((r) => !filters.plan || r.plan === filters.plan)
     .filter((r) => !filters.customerId || r.customerId === filters.customerId)
@@ -208,6 +221,8 @@ describe("search matches the reference", () => {
     { name: "status", f: () => ({ status: "active" }) },
     { name: "product", f: () => ({ product: "studio" }) },
     { name: "plan and status", f: () => ({ plan: "player-std", status: "revoked" }) },
+    { name: "expired, lapsed ones included", f: () => ({ status: "expired" }) },
+    { name: "product and past_due", f: () => ({ product: "studio", status: "past_due" }) },
     { name: "customer", f: () => ({ customerId: rows[3]!.customerId }) },
   ];
 
@@ -229,6 +244,11 @@ describe("search matches the reference", () => {
     expect(reference("ALICE", "auto", {}).length).toBeGreaterThan(0);
     expect(reference("fp-shared", "auto", {}).length).toBeGreaterThan(0);
     expect(reference("", "auto", {})).toHaveLength(300);
+    // Some licenses are stored as working but have lapsed (the sweep never ran here): the filters must see them.
+    const unswept = rows.filter((r) => (r.status === "active" || r.status === "past_due") && effectiveStatus(r, now()) === "expired");
+    expect(unswept.length).toBeGreaterThan(5);
+    expect(reference("", "auto", { status: "expired" })).toEqual(expect.arrayContaining(unswept.map((r) => r.id)));
+    expect(reference("", "auto", { status: "active" }).some((id) => unswept.some((r) => r.id === id))).toBe(false);
   });
 
   it("pages the same way through the tRPC procedure, one page size after another", async () => {

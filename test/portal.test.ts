@@ -13,6 +13,7 @@ import { setClock } from "@/server/domain/clock";
 import { ensureSigningKey } from "@/server/domain/tokens/keyring";
 import { createTestDatabase, type TestDb } from "./helpers/db";
 import { makeCustomer, makeLicense, makePlan, makeProduct } from "./helpers/factories";
+import { adminSession, appCode } from "./helpers/trpc";
 
 // The customer portal through server-side callers with constructed sessions: a customer sees and touches only
 // their own licenses and devices, whatever ids they send.
@@ -151,6 +152,22 @@ describe("customer A and customer B", () => {
     await database.db.transaction((tx) => revokeLicense(tx, SYSTEM, b.license.id, { reason: "Refunded on request." }));
     const [seen] = await caller(sessionFor(b.customer)).portal.licenses();
     expect(seen).toMatchObject({ status: "revoked", statusReason: "Refunded on request." });
+  });
+});
+
+describe("resending a revoked key", () => {
+  it("is refused by the portal exactly as by the admin door: INVALID_STATE, and no email", async () => {
+    const c = await customerWithLicense("dana", []);
+    await database.db.transaction((tx) => revokeLicense(tx, SYSTEM, c.license.id, {}));
+    const portal = caller(sessionFor(c.customer)).portal;
+    const admin = caller(adminSession("resend@example.com")).licenses;
+    expect(await appCode(portal.resendLicenseEmail({ licenseId: c.license.id }))).toBe("INVALID_STATE");
+    expect(await appCode(admin.resendEmail({ id: c.license.id }))).toBe("INVALID_STATE");
+    // The revoke's own email only: no key went out.
+    const mails = await database.db.select().from(emailOutbox).where(eq(emailOutbox.customerId, c.customer.id));
+    expect(mails.map((m) => m.template)).toEqual(["license-status-changed"]);
+    const audits = await database.db.select().from(auditLog).where(and(eq(auditLog.subjectId, c.license.id), eq(auditLog.action, "license.email_resent")));
+    expect(audits).toEqual([]);
   });
 });
 

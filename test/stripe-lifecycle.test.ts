@@ -1,4 +1,5 @@
 import Stripe from "stripe";
+import { createCaller } from "@/server/api/root";
 import { and, eq } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { activations, auditLog, customers, emailOutbox, licenses, payments, stripeCharges, stripeEvents } from "@/server/db/schema";
@@ -11,7 +12,8 @@ import { reinstateLicense, suspendLicense } from "@/server/domain/licensing/life
 import { validateLicense } from "@/server/domain/licensing/validate";
 import { SYSTEM } from "@/server/domain/audit/record";
 import { createTestDatabase, useProcessDatabase, type TestDb } from "./helpers/db";
-import { makeCustomer, makePlan } from "./helpers/factories";
+import { makeCustomer, makeLicense, makePlan } from "./helpers/factories";
+import { adminSession } from "./helpers/trpc";
 import {
   chargeObject,
   checkoutSessionObject,
@@ -283,6 +285,51 @@ describe("Stripe lifecycle", () => {
     const { outcome } = await deliver("customer.subscription.updated", w.sub({ priceId: randomId("price") }));
     expect(await license(l0.id)).toMatchObject({ planId: small.id });
     expect(JSON.stringify(outcome.result)).toContain("unboundPriceId");
+  });
+
+  it("a seat decrease keeps the same machines whichever door it comes through: a Stripe quantity decrease, an admin's seats or plan change", async () => {
+    // Five machines seen at different times (two of them at the same instant: the newer activation wins the tie).
+    const seen = ["2031-01-01", "2031-01-04", "2031-01-02", "2031-01-04", "2031-01-03"];
+    const machines = async (licenseId: string) => {
+      for (const [i, s] of seen.entries()) {
+        await db().insert(activations).values({ licenseId, fingerprint: `fp-${i}`, lastSeenAt: day(s), createdAt: new Date(day("2030-12-01").getTime() + i * 1000) });
+      }
+    };
+    const left = async (licenseId: string) =>
+      (await db().select().from(activations).where(eq(activations.licenseId, licenseId))).map((a) => a.fingerprint).sort();
+    const survivors = ["fp-1", "fp-3"];
+
+    // Stripe: 3 units of a 2-seat plan, then 1 unit.
+    const w = await subscriptionWorld({ seats: 2 });
+    at("2031-01-05");
+    const sub = w.sub({ status: "active" });
+    sub.items.data[0].quantity = 3;
+    fake.put(sub);
+    const viaStripe = await w.checkout();
+    expect(viaStripe.maxActivations).toBe(6);
+    await machines(viaStripe.id);
+    sub.items.data[0].quantity = 1;
+    fake.put(sub);
+    await deliver("customer.subscription.updated", sub);
+    expect(await license(viaStripe.id)).toMatchObject({ maxActivations: 2 });
+    expect(await left(viaStripe.id)).toEqual(survivors);
+    const [synced] = await db().select().from(auditLog).where(and(eq(auditLog.subjectId, viaStripe.id), eq(auditLog.action, "license.stripe_synced")));
+    expect(synced!.metadata).toMatchObject({ removedActivations: 3, fingerprints: ["fp-0", "fp-2", "fp-4"] });
+
+    // The admin app, both ways of lowering seats: the same machines stay, and the audit row says which went.
+    const admin = createCaller({ db: db(), session: adminSession("seats@example.com"), headers: new Headers() }).licenses;
+    const bySeats = await makeLicense(db(), { planId: w.plan.id, maxActivations: 6 });
+    await machines(bySeats.license.id);
+    expect((await admin.changeSeats({ id: bySeats.license.id, seats: 2 })).license).toMatchObject({ maxActivations: 2, activations: 2 });
+    expect(await left(bySeats.license.id)).toEqual(survivors);
+    const [audit] = await db().select().from(auditLog).where(and(eq(auditLog.subjectId, bySeats.license.id), eq(auditLog.action, "license.seats_changed")));
+    expect(audit!.metadata).toEqual({ removedActivations: 3, fingerprints: ["fp-0", "fp-2", "fp-4"] });
+
+    const smaller = await makePlan(db(), { productId: w.plan.productId, seats: 2 });
+    const byPlan = await makeLicense(db(), { planId: w.plan.id, maxActivations: 6 });
+    await machines(byPlan.license.id);
+    expect((await admin.changePlan({ id: byPlan.license.id, plan: smaller.slug, seats: 2 })).license).toMatchObject({ maxActivations: 2 });
+    expect(await left(byPlan.license.id)).toEqual(survivors);
   });
 
   it("paused: suspended; resumed: active again", async () => {

@@ -10,7 +10,7 @@ export type PaymentKind = (typeof PAYMENT_KINDS)[number];
  * checkout session) or a subscription invoice (keyed by its invoice). Written from the object as the Stripe API
  * shows it (never from an event's payload), so it can be written again in any order. Refunds and disputes are
  * matched to it through the payment intent (stripe_charges); the license's state is derived from these rows
- * (server/domain/billing/license-state.ts).
+ * (server/domain/billing/license-state/derive.ts).
  */
 export const payments = pgTable(
   "payments",

@@ -5,7 +5,7 @@ import { licenses } from "./licenses";
 /**
  * What Stripe's facts last said a license should be (status, expiry, plan...), per license sold through Stripe.
  * A sync applies only what changed since, so an admin's own change (a suspension, an extension) stands until
- * Stripe's side changes again. Shape: DerivedLicenseState in server/domain/billing/license-state.ts.
+ * Stripe's side changes again. Shape: DerivedLicenseState in server/domain/billing/license-state/derive.ts.
  */
 export const stripeLicenseStates = pgTable("stripe_license_states", {
   licenseId: uuid("license_id")

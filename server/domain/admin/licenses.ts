@@ -3,7 +3,7 @@ import { activations, auditLog, customers, emailOutbox, licenses, plans, product
 import type { DbOrTx } from "@/server/db/client";
 import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
-import { effectiveStatus } from "@/server/domain/licensing/lookup";
+import { effectiveStatus } from "@/server/domain/licensing/expiry";
 import { isUuid } from "./cursor";
 import { toActivationView, type ActivationView } from "@/server/domain/licensing/view";
 

@@ -6,6 +6,7 @@ import { storable, storableText } from "@/server/domain/admin/text";
 import { hashLicenseKey, normalizeLicenseKey } from "@/server/domain/licensing/license-key";
 import { loadLicenseRows, rowStatus } from "@/server/domain/licensing/view";
 import { now } from "@/server/domain/clock";
+import { effectiveStatusSql, statusBranch, type StatusAlternative } from "@/server/domain/licensing/expiry";
 import { CursorInput, decodeCursor, isShortText, isTimestampText, isUuid, LimitInput, page } from "./cursor";
 
 /**
@@ -139,12 +140,15 @@ export async function searchLicenses(tx: DbOrTx, rawInput: SearchLicensesInput) 
     if (planIds.length === 0) return { ...NO_ROWS, readings };
   }
   const filters: SQL[] = [];
-  if (input.status) filters.push(sql`l.status = ${input.status}`);
   if (input.customerId) filters.push(sql`l.customer_id = ${input.customerId}::uuid`);
+  // The status the rows show (an unswept lapsed license is "expired", not "active"): one branch per alternative.
+  const statuses: Filter[] = input.status
+    ? effectiveStatusSql(input.status, { status: sql`l.status`, expiresAt: sql`l.expires_at`, graceDays: sql`gp.grace_days` }, now())
+    : [undefined];
 
   const { data, nextCursor } = q
-    ? await byEmail(tx, q, readings, filters, planIds, input.limit, input.cursor)
-    : await newestFirst(tx, filters, planIds, input.limit, input.cursor);
+    ? await byEmail(tx, q, readings, filters, statuses, planIds, input.limit, input.cursor)
+    : await newestFirst(tx, filters, statuses, planIds, input.limit, input.cursor);
   return {
     data: await loadAdminLicenseRows(
       tx,
@@ -155,21 +159,34 @@ export async function searchLicenses(tx: DbOrTx, rawInput: SearchLicensesInput) 
   };
 }
 
-const where = (conditions: SQL[]) => (conditions.length ? sql`where ${sql.join(conditions, sql` and `)}` : sql``);
+/** One alternative of the status filter; undefined: no filter. */
+type Filter = StatusAlternative | undefined;
+
+const where = (conditions: (SQL | undefined)[]) => {
+  const present = conditions.filter((c): c is SQL => c !== undefined);
+  return present.length ? sql`where ${sql.join(present, sql` and `)}` : sql``;
+};
+/** The plan's grace days, for the status filter's expiry rule (plans is small: one primary-key probe per row). */
+const gracePlan = (status: Filter) => (status ? sql`join ${plans} gp on gp.id = l.plan_id` : sql``);
+const NEWEST_FIRST = sql.raw(`created_at desc, id desc`);
 const AT_TEXT = sql.raw(`to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
 
 /** Every license (as filtered), newest first; keyset over (created_at, id). */
-async function newestFirst(tx: DbOrTx, filters: SQL[], planIds: string[] | null, limit: number, cursor?: string) {
+async function newestFirst(tx: DbOrTx, filters: SQL[], statuses: Filter[], planIds: string[] | null, limit: number, cursor?: string) {
   const conditions = [...filters];
   if (cursor) {
     const [at, id] = decodeCursor(cursor, [isTimestampText, isUuid]);
     conditions.push(sql`(l.created_at, l.id) < (${at}::timestamptz, ${id}::uuid)`);
   }
-  const branch = (plan?: string) =>
-    sql`(select l.id, l.created_at from ${licenses} l
-      ${where(plan ? [sql`l.plan_id = ${plan}::uuid`, ...conditions] : conditions)}
-      order by l.created_at desc, l.id desc limit ${limit + 1})`;
-  const branches = planIds ? planIds.map(branch) : [branch()];
+  const branch = (status: Filter, plan?: string) =>
+    statusBranch(
+      sql`select l.id, l.created_at from ${licenses} l ${gracePlan(status)}
+        ${where([plan ? sql`l.plan_id = ${plan}::uuid` : undefined, status?.where, ...conditions])}`,
+      NEWEST_FIRST,
+      limit + 1,
+      status,
+    );
+  const branches = statuses.flatMap((status) => (planIds ? planIds.map((plan) => branch(status, plan)) : [branch(status)]));
   const result = await tx.execute<{ id: string; at: string }>(sql`
     select m.id, ${AT_TEXT} as at from (${sql.join(branches, sql` union all `)}) m
     order by m.created_at desc, m.id desc limit ${limit + 1}`);
@@ -182,6 +199,7 @@ async function byEmail(
   q: string,
   readings: SearchReading[],
   filters: SQL[],
+  statuses: Filter[],
   planIds: string[] | null,
   limit: number,
   cursor?: string,
@@ -192,20 +210,26 @@ async function byEmail(
   const sameCustomerAfter = after && sql`(lower(c.email) = ${after[0]} and (l.created_at, l.id) < (${after[1]}::timestamptz, ${after[2]}::uuid))`;
   const laterCustomer = after && sql`lower(c.email) ~>~ ${after[0]}`;
 
-  const branch = (...where_: SQL[]) =>
-    sql`(select lower(c.email) as e, l.created_at, l.id from ${licenses} l join ${customers} c on c.id = l.customer_id
-      ${where([...where_, ...conditions])}
-      order by lower(c.email) using ~<~, l.created_at desc, l.id desc limit ${limit + 1})`;
+  const branch = (status: Filter, ...where_: SQL[]) =>
+    statusBranch(
+      sql`select lower(c.email) as e, l.created_at, l.id from ${licenses} l join ${customers} c on c.id = l.customer_id ${gracePlan(status)}
+        ${where([...where_, status?.where, ...conditions])}`,
+      sql.raw(`e using ~<~, created_at desc, id desc`),
+      limit + 1,
+      status,
+    );
 
-  const branches = readings.flatMap((reading): SQL[] => {
-    if (reading.by === "email") {
-      const prefix = sql`lower(c.email) like ${likePrefix(reading.prefix)}`;
-      // Split so each part is one index range: the rest of the cursor's customer, then the customers after it.
-      return after ? [branch(prefix, sameCustomerAfter!), branch(prefix, laterCustomer!)] : [branch(prefix)];
-    }
-    const match = readingCondition(reading, q);
-    return [after ? branch(match, sql`(${laterCustomer} or ${sameCustomerAfter})`) : branch(match)];
-  });
+  const branches = statuses.flatMap((status) =>
+    readings.flatMap((reading): SQL[] => {
+      if (reading.by === "email") {
+        const prefix = sql`lower(c.email) like ${likePrefix(reading.prefix)}`;
+        // Split so each part is one index range: the rest of the cursor's customer, then the customers after it.
+        return after ? [branch(status, prefix, sameCustomerAfter!), branch(status, prefix, laterCustomer!)] : [branch(status, prefix)];
+      }
+      const match = readingCondition(reading, q);
+      return [after ? branch(status, match, sql`(${laterCustomer} or ${sameCustomerAfter})`) : branch(status, match)];
+    }),
+  );
 
   const result = await tx.execute<{ e: string; at: string; id: string }>(sql`
     select m.e, ${AT_TEXT} as at, m.id from (${sql.join(branches, sql` union `)}) m

@@ -10,7 +10,7 @@ import { ISSUING_CHECKOUT_EVENTS, isPaid, issueCheckoutLicenses, readCheckoutSes
 import { CHARGE_EVENTS, REFUND_EVENTS, chargeHandler, refundHandler } from "./events/charge";
 import { CUSTOMER_EVENTS, customerHandler } from "./events/customer";
 import { DISPUTE_EVENTS, disputeHandler } from "./events/dispute";
-import { handler, type EventHandler } from "./events/handler";
+import { handler, type EventHandler } from "./events/event-handler";
 import { INVOICE_EVENTS, invoiceHandler } from "./events/invoice";
 import { SUBSCRIPTION_EVENTS, subscriptionHandler } from "./events/subscription";
 import { PermanentEventError, describeError, isTransientError, stripeClient } from "./stripe-client";

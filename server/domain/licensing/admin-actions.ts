@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { LicenseKeyRotatedEmailProps } from "@/emails/license-key-rotated";
 import type { TemplateProps } from "@/emails";
@@ -14,7 +14,9 @@ import { env } from "@/server/env";
 import type { LicenseRow } from "./issue";
 import { revealLicenseKey } from "./license-key";
 import { notifyPlanChanged, rotateLicenseKey } from "./lifecycle";
+import { fitActivationsToSeats, removedMetadata } from "./seats";
 import { isUuid } from "./list";
+import { assertKeyMayBeSent } from "./resend";
 import { loadLicenseView, type LicenseWithCustomer } from "./view";
 
 /**
@@ -44,17 +46,10 @@ async function lockLicense(tx: Tx, id: string): Promise<LicenseRow> {
   return row;
 }
 
-const activationCount = async (tx: DbOrTx, licenseId: string) => {
-  const [row] = await tx
-    .select({ n: sql<number>`count(*)::int` })
-    .from(activations)
-    .where(eq(activations.licenseId, licenseId));
-  return row?.n ?? 0;
-};
-
 /**
  * Moves a license to another plan of the same product: entitlements, grace days and token lifetime follow the
- * new plan; expiry stays; the customer is emailed what changed. A plan of another product is refused, since
+ * new plan; expiry stays; seats below the machines activated free the least recently seen (seats.ts); the
+ * customer is emailed what changed. A plan of another product is refused, since
  * client software checks the product.
  * A Stripe subscription keeps its own price: its next change moves the license again.
  */
@@ -72,25 +67,19 @@ export async function changeLicensePlan(tx: Tx, actor: Actor, id: string, input:
   }
 
   const seats = input.seats ?? row.maxActivations;
-  const count = await activationCount(tx, id);
-  if (seats < count) {
-    throw new AppError(
-      "INVALID_STATE",
-      `${count} devices are activated; deactivate some (or reset activations) before lowering the seats to ${seats}.`,
-      { activations: count },
-    );
-  }
   const [after] = await tx
     .update(licenses)
     .set({ planId: to.id, maxActivations: seats, updatedAt: now() })
     .where(eq(licenses.id, id))
     .returning();
+  const removed = await fitActivationsToSeats(tx, id, seats);
   await recordAudit(tx, actor, {
     action: "license.plan_changed",
     subjectType: "license",
     subjectId: id,
     before: { plan: from!.slug, maxActivations: row.maxActivations },
     after: { plan: to.slug, maxActivations: after!.maxActivations },
+    metadata: removedMetadata(removed),
   });
   await notifyPlanChanged(tx, after!, { fromPlanId: from!.id, previousSeats: row.maxActivations });
   return { row: after! };
@@ -123,7 +112,7 @@ async function customerEmail(tx: DbOrTx, customerId: string) {
 /** Owes the customer the license email again (with the current key). A new outbox row each time it is asked. */
 export async function resendLicenseEmail(tx: Tx, actor: Actor, id: string) {
   const row = await lockLicense(tx, id);
-  if (row.status === "revoked") throw new AppError("INVALID_STATE", "A revoked license's key is dead: there is nothing to send.");
+  assertKeyMayBeSent(row);
   const to = await customerEmail(tx, row.customerId);
   const outboxId = await queueEmail(tx, {
     dedupeKey: `license-issued:resend:${id}:${crypto.randomUUID()}`,

@@ -25,7 +25,7 @@ export type IssueLicenseInput = {
     priceId?: string | null;
   };
   /**
-   * The state Stripe's facts give a license from its first moment (server/domain/billing/license-state.ts): a
+   * The state Stripe's facts give a license from its first moment (server/domain/billing/license-state/derive.ts): a
    * subscription's renewal and trial, or a refund or dispute seen before the purchase. Default: active.
    */
   billing?: {

@@ -1,14 +1,16 @@
 import crypto from "node:crypto";
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { activations, customers, licenses, plans, type LicenseStatus } from "@/server/db/schema";
 import type { Tx } from "@/server/db/client";
 import { recordAudit, type Actor } from "@/server/domain/audit/record";
-import { addDays, now } from "@/server/domain/clock";
+import { now } from "@/server/domain/clock";
 import { storableText } from "@/server/domain/admin/text";
 import { AppError } from "@/server/domain/errors";
 import { queueEmail } from "@/server/domain/mail/queue";
+import { isLapsed } from "./expiry";
 import { generateLicenseKey, sealLicenseKey } from "./license-key";
+import { fitActivationsToSeats, removedMetadata } from "./seats";
 import type { LicenseRow } from "./issue";
 import { isUuid } from "./list";
 import { futureInstant, Instant } from "./manual";
@@ -24,7 +26,8 @@ import { loadLicenseView, type LicenseWithCustomer } from "./view";
  *   reinstate  suspended -> active (or expired, when the expiry plus the plan's grace days has passed)
  *   revoke     anything but revoked -> revoked
  *   extend     sets expiresAt (future or null = perpetual); an expired license becomes active again
- *   others     (reset-activations, rotate-key, change-seats) keep the status
+ *   others     (reset-activations, rotate-key, change-seats) keep the status; seats lowered below the machines
+ *              activated free the least recently seen ones (seats.ts, the rule a Stripe downgrade follows too)
  * Revoked is final: a revoked license accepts no further action (409 INVALID_STATE). Issue a new one instead.
  * Suspend, revoke and reinstate also owe the customer a license-status-changed email (with the reason), queued
  * in the same transaction.
@@ -96,9 +99,6 @@ async function audit(tx: Tx, actor: Actor, action: string, before: LicenseRow, a
   });
 }
 
-const pastGrace = (l: LicenseRow, graceDays: number) =>
-  l.expiresAt !== null && addDays(l.expiresAt, graceDays).getTime() <= now().getTime();
-
 export async function suspendLicense(tx: Tx, actor: Actor, id: string, input: z.infer<typeof SuspendLicenseInput>) {
   const { row } = await lockLicense(tx, id);
   if (row.status === "suspended" || row.status === "revoked") refuse(row, "suspended");
@@ -113,7 +113,7 @@ export async function reinstateLicense(tx: Tx, actor: Actor, id: string, _input:
   if (row.status !== "suspended") refuse(row, "reinstated");
   // The status before the suspension is not kept: a past_due subscription goes back to active, and Stripe's
   // next failed payment marks it past_due again.
-  const status: LicenseStatus = pastGrace(row, graceDays) ? "expired" : "active";
+  const status: LicenseStatus = isLapsed(row.expiresAt, graceDays, now()) ? "expired" : "active";
   const after = await update(tx, id, { status, statusReason: null });
   await audit(tx, actor, "license.reinstated", row, after);
   // Reinstated straight into "expired" (its time ran out while suspended): "works again" would be untrue.
@@ -179,19 +179,10 @@ export async function rotateLicenseKey(tx: Tx, actor: Actor, id: string, _input:
 export async function changeSeats(tx: Tx, actor: Actor, id: string, input: z.infer<typeof ChangeSeatsInput>) {
   const { row } = await lockLicense(tx, id);
   assertNotRevoked(row, "changed");
-  const [{ count } = { count: 0 }] = await tx
-    .select({ count: sql<number>`count(*)::int` })
-    .from(activations)
-    .where(eq(activations.licenseId, id));
-  if (input.seats < count) {
-    throw new AppError(
-      "INVALID_STATE",
-      `${count} devices are activated; deactivate some (or reset activations) before lowering the seats to ${input.seats}.`,
-      { activations: count },
-    );
-  }
   const after = await update(tx, id, { maxActivations: input.seats });
-  await audit(tx, actor, "license.seats_changed", row, after);
+  // Fewer seats than machines: seats.ts decides which machines stay, as for a Stripe downgrade.
+  const removed = await fitActivationsToSeats(tx, id, input.seats);
+  await audit(tx, actor, "license.seats_changed", row, after, removedMetadata(removed));
   return { row: after };
 }
 
@@ -267,7 +258,11 @@ export const LICENSE_ACTIONS = {
     returnsKey: true,
     run: rotateLicenseKey,
   }),
-  "change-seats": action({ summary: "Change the number of activations allowed", input: ChangeSeatsInput, run: changeSeats }),
+  "change-seats": action({
+    summary: "Change the number of activations allowed (below the machines activated: the least recently seen are removed)",
+    input: ChangeSeatsInput,
+    run: changeSeats,
+  }),
 } as const;
 
 export type LicenseActionName = keyof typeof LICENSE_ACTIONS;

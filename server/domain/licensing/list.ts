@@ -1,9 +1,11 @@
-import { and, asc, desc, eq, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { activations, customers, LICENSE_STATUSES, licenses, plans, products } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import { storableText } from "@/server/domain/admin/text";
+import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
+import { effectiveStatusSql, statusBranch, type StatusAlternative } from "./expiry";
 import { loadLicenseView, loadLicenseViews, toActivationView, type ActivationView, type LicenseWithCustomer } from "./view";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -51,32 +53,43 @@ function decodeCursor(raw: string): Cursor {
   throw new AppError("BAD_REQUEST", "cursor is not valid: pass nextCursor from the previous page unchanged.");
 }
 
-/** Licenses, newest first, with their customer; `nextCursor` is null on the last page. */
+/**
+ * Licenses, newest first, with their customer; `nextCursor` is null on the last page. The status filter matches
+ * the status the rows show (expiry.ts), so "expired" includes licenses that lapsed before the sweep marked them:
+ * each alternative of it is one branch, newest first on its own index, and the branches are merged.
+ */
 export async function listLicenses(
   tx: DbOrTx,
   query: ListLicensesQuery,
 ): Promise<{ data: LicenseWithCustomer[]; nextCursor: string | null }> {
   const where: SQL[] = [];
   if (query.email) where.push(sql`lower(${customers.email}) = lower(${query.email})`);
-  if (query.status) where.push(eq(licenses.status, query.status));
   if (query.product) where.push(eq(products.slug, query.product));
   if (query.plan) where.push(eq(plans.slug, query.plan));
   if (query.cursor) {
     const c = decodeCursor(query.cursor);
     where.push(sql`(${licenses.createdAt}, ${licenses.id}) < (${c.at}::timestamptz, ${c.id}::uuid)`);
   }
-  const rows = await tx
-    .select({
-      id: licenses.id,
-      at: sql<string>`to_char(${licenses.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
-    })
-    .from(licenses)
-    .innerJoin(plans, eq(plans.id, licenses.planId))
-    .innerJoin(products, eq(products.id, plans.productId))
-    .innerJoin(customers, eq(customers.id, licenses.customerId))
-    .where(and(...where))
-    .orderBy(desc(licenses.createdAt), desc(licenses.id))
-    .limit(query.limit + 1);
+  const branch = (status?: StatusAlternative) =>
+    statusBranch(
+      sql`${tx
+        .select({ id: licenses.id, createdAt: licenses.createdAt })
+        .from(licenses)
+        .innerJoin(plans, eq(plans.id, licenses.planId))
+        .innerJoin(products, eq(products.id, plans.productId))
+        .innerJoin(customers, eq(customers.id, licenses.customerId))
+        .where(and(...where, status?.where))}`,
+      sql.raw(`created_at desc, id desc`),
+      query.limit + 1,
+      status,
+    );
+  const statuses = query.status
+    ? effectiveStatusSql(query.status, { status: licenses.status, expiresAt: licenses.expiresAt, graceDays: plans.graceDays }, now())
+    : [undefined];
+  const { rows } = await tx.execute<{ id: string; at: string }>(sql`
+    select m.id, to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at
+      from (${sql.join(statuses.map(branch), sql` union all `)}) m
+     order by m.created_at desc, m.id desc limit ${query.limit + 1}`);
 
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];

@@ -1,10 +1,10 @@
-import { and, eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { activations, licenses, plans, products, type LicenseStatus } from "@/server/db/schema";
 import type { Pool } from "pg";
-import type { Db, DbOrTx, Tx } from "@/server/db/client";
+import type { Db, Tx } from "@/server/db/client";
 import type { Actor } from "@/server/domain/audit/record";
-import { DAY_MS } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
+import { effectiveStatus, isExpired } from "./expiry";
 import { KeyLookupBatcher } from "./lookup-batch";
 import type { ActivationView, LicenseView } from "./view";
 
@@ -165,18 +165,6 @@ export async function lockLicenseByKeyHash(tx: Tx, keyHash: string): Promise<Lic
     .where(eq(licenses.keyHash, keyHash))
     .for("update", { of: licenses });
   return row ?? null;
-}
-
-/** Past its expiry plus the plan's grace days (or marked expired by the sweep). */
-export function isExpired(license: Pick<LicenseRecord, "status" | "expiresAt" | "graceDays">, at: Date): boolean {
-  if (license.status === "expired") return true;
-  return license.expiresAt !== null && license.expiresAt.getTime() + license.graceDays * DAY_MS < at.getTime();
-}
-
-/** The status the client sees: "expired" as soon as the rule says so, even before the sweep records it. */
-export function effectiveStatus(license: Pick<LicenseRecord, "status" | "expiresAt" | "graceDays">, at: Date): LicenseStatus {
-  if (license.status === "revoked" || license.status === "suspended") return license.status;
-  return isExpired(license, at) ? "expired" : license.status;
 }
 
 /** Why this license may not be used right now, in the contract's order; null when it may (past_due is grace). */

@@ -7,7 +7,8 @@ import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import { queueEmail } from "@/server/domain/mail/queue";
 import { displayHint, revealLicenseKey } from "./license-key";
-import { isExpired } from "./lookup";
+import { assertKeyMayBeSent } from "./resend";
+import { effectiveStatus } from "./expiry";
 
 /**
  * What a signed-in customer may see and do with their own licenses (the portal). Every function takes the
@@ -98,7 +99,7 @@ export async function listCustomerLicenses(db: DbOrTx, customerId: string | null
     id: r.id,
     productName: r.productName,
     planName: r.planName,
-    status: r.status === "revoked" || r.status === "suspended" ? r.status : isExpired(r, at) ? "expired" : r.status,
+    status: effectiveStatus(r, at),
     statusReason: r.statusReason,
     expiresAt: r.expiresAt ? r.expiresAt.toISOString() : null,
     autoRenews: r.autoRenews,
@@ -110,12 +111,16 @@ export async function listCustomerLicenses(db: DbOrTx, customerId: string | null
   }));
 }
 
-async function ownedLicense(db: DbOrTx, customerId: string | null, licenseId: string) {
+function ownedLicense(db: DbOrTx, customerId: string | null, licenseId: string) {
   if (!customerId) throw licenseNotFound();
-  const [row] = await db
+  return db
     .select({ id: licenses.id, keyCiphertext: licenses.keyCiphertext, status: licenses.status })
     .from(licenses)
     .where(and(eq(licenses.id, licenseId), eq(licenses.customerId, customerId)));
+}
+
+async function found<T>(rows: Promise<T[]>): Promise<T> {
+  const [row] = await rows;
   if (!row) throw licenseNotFound();
   return row;
 }
@@ -125,7 +130,7 @@ export async function revealCustomerLicenseKey(
   db: DbOrTx,
   input: { licenseId: string; customerId: string | null },
 ): Promise<{ key: string }> {
-  const row = await ownedLicense(db, input.customerId, input.licenseId);
+  const row = await found(ownedLicense(db, input.customerId, input.licenseId));
   return { key: revealLicenseKey(row.keyCiphertext) };
 }
 
@@ -166,15 +171,17 @@ export async function deactivateActivationById(
 }
 
 /**
- * Sends the license email again (the key, to the customer's own address). At most one per license per
- * minute: the dedupe key carries the minute, so a double click or a script sends one email.
+ * Sends the license email again (the key, to the customer's own address), under the rule the admin's resend
+ * follows too (resend.ts: never a revoked key). At most one per license per minute: the dedupe key carries the
+ * minute, so a double click or a script sends one email.
  */
 export async function resendCustomerLicenseEmail(
   tx: Tx,
   actor: Actor,
   input: { licenseId: string; customerId: string | null; email: string },
 ): Promise<{ queued: boolean }> {
-  await ownedLicense(tx, input.customerId, input.licenseId);
+  // Locked, as the admin's resend does, so a revoke committing meanwhile waits and the check below holds.
+  assertKeyMayBeSent(await found(ownedLicense(tx, input.customerId, input.licenseId).for("update")));
   const minute = Math.floor(now().getTime() / 60_000);
   const outboxId = await queueEmail(tx, {
     dedupeKey: `license-resent:${input.licenseId}:${minute}`,

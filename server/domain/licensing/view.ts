@@ -2,7 +2,7 @@ import { inArray, sql } from "drizzle-orm";
 import { activations, customers, licenses, plans, products, type LicenseStatus } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import { now } from "@/server/domain/clock";
-import { effectiveStatus } from "./lookup";
+import { effectiveStatus } from "./expiry";
 
 /** The public License shape (CONTRACT.md "Shapes"). */
 export type LicenseView = {

@@ -1,8 +1,9 @@
-import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { customers, licenses, plans } from "@/server/db/schema";
 import type { Db } from "@/server/db/client";
 import { SYSTEM, recordAudit } from "@/server/domain/audit/record";
-import { addDays, now } from "@/server/domain/clock";
+import { now } from "@/server/domain/clock";
+import { LAPSING_STATUSES, lapsedSql, lapsesAt } from "@/server/domain/licensing/expiry";
 import { queueEmail } from "@/server/domain/mail/queue";
 import { SWEEP_AUDIT_METADATA, SWEEP_BATCH_SIZE, type SweepBatch, type SweepOptions } from "./batch";
 
@@ -15,8 +16,8 @@ export const licenseExpiredDedupeKey = (licenseId: string, expiresAt: Date) =>
   `license-expired:${licenseId}:${expiresAt.toISOString()}`;
 
 /**
- * Marks expired the licenses whose expiry plus their plan's grace days has passed (the same rule validation
- * applies on its own, lookup.ts `isExpired`), one batch per call: status, audit row and the customer's
+ * Marks expired the licenses that have lapsed (licensing/expiry.ts: the rule every door applies, so validate
+ * has already answered EXPIRED for them), one batch per call: status, audit row and the customer's
  * license-expired email in one transaction. Only active and past_due licenses expire this way: a suspended
  * or revoked license keeps the status an admin or a dispute gave it.
  */
@@ -38,11 +39,8 @@ export async function expireLicenses(db: Db, opts: SweepOptions = {}): Promise<S
       .innerJoin(customers, eq(customers.id, licenses.customerId))
       .where(
         and(
-          inArray(licenses.status, ["active", "past_due"]),
-          isNotNull(licenses.expiresAt),
-          // The plain range test lets licenses_expires_idx narrow the scan; the grace test decides.
-          sql`${licenses.expiresAt} < ${at.toISOString()}::timestamptz`,
-          sql`${licenses.expiresAt} + make_interval(days => ${plans.graceDays}) < ${at.toISOString()}::timestamptz`,
+          inArray(licenses.status, [...LAPSING_STATUSES]),
+          lapsedSql({ expiresAt: licenses.expiresAt, graceDays: plans.graceDays }, at),
         ),
       )
       .orderBy(licenses.expiresAt)
@@ -52,7 +50,7 @@ export async function expireLicenses(db: Db, opts: SweepOptions = {}): Promise<S
     for (const l of due) {
       const expiresAt = l.expiresAt!;
       await tx.update(licenses).set({ status: "expired", updatedAt: at }).where(eq(licenses.id, l.id));
-      const expiredAt = addDays(expiresAt, l.graceDays);
+      const expiredAt = lapsesAt(expiresAt, l.graceDays);
       await recordAudit(tx, SYSTEM, {
         action: "license.expired",
         subjectType: "license",

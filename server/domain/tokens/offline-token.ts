@@ -4,7 +4,8 @@ import { plans, type LicenseStatus } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import { DAY_MS, now } from "@/server/domain/clock";
 import { env } from "@/server/env";
-import { effectiveStatus, type LicenseRecord } from "@/server/domain/licensing/lookup";
+import { effectiveStatus } from "@/server/domain/licensing/expiry";
+import type { LicenseRecord } from "@/server/domain/licensing/lookup";
 import { activeSigningKey, type SigningKey } from "./keyring";
 
 /**

@@ -1,6 +1,7 @@
 import type Stripe from "stripe";
 import { lockBillingRoots, readCharge, saveChargeFacts, type ChargeFacts } from "../facts";
-import { handler, subscriptionsPaidBy, syncFollowers } from "./handler";
+import { handler } from "./event-handler";
+import { subscriptionsPaidBy, syncFollowers } from "./sync-followers";
 import type { Tx } from "@/server/db/client";
 import type { Actor } from "@/server/domain/audit/record";
 

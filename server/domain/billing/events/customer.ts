@@ -4,7 +4,7 @@ import { customers } from "@/server/db/schema";
 import { recordAudit } from "@/server/domain/audit/record";
 import { now } from "@/server/domain/clock";
 import { readClock } from "../facts";
-import { handler } from "./handler";
+import { handler } from "./event-handler";
 
 export const CUSTOMER_EVENTS = ["customer.updated", "customer.deleted"] as const;
 

@@ -1,5 +1,6 @@
 import { lockBillingRoots, readDispute, saveDisputeFacts } from "../facts";
-import { handler, subscriptionsPaidBy, syncFollowers } from "./handler";
+import { handler } from "./event-handler";
+import { subscriptionsPaidBy, syncFollowers } from "./sync-followers";
 
 /**
  * Disputes, read from the dispute itself: while open the licenses it concerns are suspended; won (or an inquiry

@@ -2,7 +2,8 @@ import { and, eq, isNull } from "drizzle-orm";
 import { payments } from "@/server/db/schema";
 import { lockBillingRoots, readInvoice, readSubscription, saveInvoicePayment, saveSubscriptionFacts } from "../facts";
 import type { LicenseSync } from "../license-state";
-import { handler, syncFollowers } from "./handler";
+import { handler } from "./event-handler";
+import { syncFollowers } from "./sync-followers";
 
 export const INVOICE_EVENTS = ["invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed"] as const;
 

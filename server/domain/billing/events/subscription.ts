@@ -1,5 +1,6 @@
 import { lockBillingRoots, readSubscription, saveSubscriptionFacts } from "../facts";
-import { handler, syncFollowers } from "./handler";
+import { handler } from "./event-handler";
+import { syncFollowers } from "./sync-followers";
 
 /** The subscription events Keystead acts on; all of them re-read the subscription and derive from it. */
 export const SUBSCRIPTION_EVENTS = [

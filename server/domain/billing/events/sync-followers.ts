@@ -1,25 +1,9 @@
-import type Stripe from "stripe";
 import { eq, inArray, or } from "drizzle-orm";
 import { licenses, payments } from "@/server/db/schema";
 import type { Tx } from "@/server/db/client";
 import type { Actor } from "@/server/domain/audit/record";
 import { syncLicenses } from "../license-state";
-
-/** What processing an event did, stored on the event row for the admin. */
-export type Settlement = { status: "processed" | "ignored"; result: Record<string, unknown> };
-
-/**
- * How one kind of event is processed: `read` asks the Stripe API for the objects the event points at (outside
- * any transaction), `apply` writes what they say in the transaction that also settles the event.
- */
-export type EventHandler<S> = {
-  /** Id prefixes the event's data.object may have (an event naming anything else is refused). */
-  objectPrefixes: string[];
-  read: (stripe: Stripe, objectId: string) => Promise<S>;
-  apply: (tx: Tx, actor: Actor, snapshot: S) => Promise<Settlement>;
-};
-
-export const handler = <S>(h: EventHandler<S>) => h;
+import type { Settlement } from "./event-handler";
 
 /**
  * The Stripe-sold licenses that follow these subscriptions or were bought with these payment intents, brought in
