@@ -37,6 +37,8 @@ export function proxy(request: NextRequest) {
 }
 
 export const config = {
-  // Pages only: not the JSON routes (under /api, and the JWKS's well-known alias), Next's static files, or the icon.
-  matcher: ["/((?!api/|\\.well-known/|_next/static/|_next/image|favicon\\.ico$|icon\\.svg$).*)"],
+  // Pages only: not the JSON routes (under /api, and the JWKS's well-known alias), the sign-in route handlers
+  // (/signin/confirm/go, /signin/continue), Next's static files, or the icon. A request the proxy runs on has its
+  // body buffered by Next (to hand it on), before any route can bound it: route handlers must stay outside.
+  matcher: ["/((?!api/|\\.well-known/|signin/confirm/go|signin/continue|_next/static/|_next/image|favicon\\.ico$|icon\\.svg$).*)"],
 };
