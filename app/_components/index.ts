@@ -6,6 +6,7 @@ export { Table } from "./table";
 export {
   Badge,
   Card,
+  DottedName,
   Field,
   Grid,
   Ident,

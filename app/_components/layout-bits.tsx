@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { Fragment, type ReactNode } from "react";
 import css from "./ui.module.css";
 
 /** Title, one line of description and the page's main actions. */
@@ -98,6 +98,24 @@ export function Ident({ children, className }: { children: string; className?: s
     <span className={className ? `${css.ident} ${className}` : css.ident} title={children}>
       {children}
     </span>
+  );
+}
+
+/**
+ * A dotted name (a Stripe event type: customer.subscription.pending_update_expired) that may wrap, but only after
+ * a dot or an underscore, so each word stays readable in a narrow card.
+ */
+export function DottedName({ children }: { children: string }) {
+  const parts = children.split(/(?<=[._])/);
+  return (
+    <>
+      {parts.map((part, i) => (
+        <Fragment key={i}>
+          {part}
+          {i < parts.length - 1 && <wbr />}
+        </Fragment>
+      ))}
+    </>
   );
 }
 

@@ -3,7 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useTRPC } from "@/app/_trpc/client";
-import { Card, ErrorState, Grid, LoadingState, Notice, PageHeader, Stat, formatDateTime, formatNumber, formatRelative } from "@/app/_components";
+import { Card, DottedName, ErrorState, Grid, LoadingState, Notice, PageHeader, Stat, formatDateTime, formatNumber, formatRelative } from "@/app/_components";
 import type { RouterOutputs } from "./licenses/_parts/types";
 import { DailyChart } from "./daily-chart";
 import css from "./dashboard.module.css";
@@ -19,8 +19,13 @@ function WebhookStat({ seen, rejected }: { seen: Summary["webhookLastSeen"]; rej
       <Stat
         label="Webhook last seen"
         value={formatRelative(seen.at)}
-        // Event types are long unbroken words (customer.subscription.pending_update_expired): let them wrap.
-        hint={<span className={css.wrapAnywhere}>{`${seen.type ?? "event"} · ${formatDateTime(seen.at)}`}</span>}
+        // Event types are long words (customer.subscription.pending_update_expired): they wrap at their dots, and
+        // anywhere only if a single part is still wider than the card.
+        hint={
+          <span className={css.wrapAnywhere}>
+            <DottedName>{seen.type ?? "event"}</DottedName> · {formatDateTime(seen.at)}
+          </span>
+        }
       />
     );
   }
