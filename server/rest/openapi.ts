@@ -12,6 +12,7 @@ import {
 import { LICENSE_ACTIONS } from "@/server/domain/licensing/lifecycle";
 import { ListLicensesQuery } from "@/server/domain/licensing/list";
 import { IssueManualLicenseInput } from "@/server/domain/licensing/manual";
+import { ActivationFileInput } from "@/server/domain/licensing/activation-file";
 import type { ActivationView, LicenseView, LicenseWithCustomer } from "@/server/domain/licensing/view";
 import { env } from "@/server/env";
 
@@ -64,6 +65,7 @@ const Activation = component(
     platform: z.string().nullable(),
     createdAt: Instant,
     lastSeenAt: Instant,
+    airGapped: z.boolean().meta({ description: "Made by an activation file (a machine that never goes online)" }),
   }),
 );
 
@@ -97,6 +99,7 @@ const Plan = component(
     stripePriceIds: z.array(z.string()),
     offlineTokenTtlSeconds: z.number().int().nullable(),
     heartbeatWindowSeconds: z.number().int().nullable(),
+    airGappedTtlDays: z.number().int().nullable().meta({ description: "Activation file lifetime; null: no activation files" }),
     createdAt: Instant,
     archivedAt: Instant.nullable(),
   }),
@@ -182,6 +185,17 @@ const LicenseList = component(
 const LicenseDetail = component("LicenseDetail", z.object({ license: AdminLicense, activations: z.array(Activation) }));
 const LicenseActionResult = component("LicenseActionResult", z.object({ license: AdminLicense }));
 const RotatedKey = component("RotatedKey", z.object({ license: AdminLicense, key: KeyProp }));
+const ActivationFile = component(
+  "ActivationFile",
+  z.object({
+    activation: Activation,
+    file: z.string().meta({
+      description:
+        'The activation file\'s text: a JSON document { "format": "keystead-activation-file-v1", "license", "product", "fingerprint", "expiresAt", "token" } whose token is the offline token; the SDK loads it with loadActivationFile(text)',
+    }),
+    expiresAt: Instant.meta({ description: "When the file stops working (the token's exp)" }),
+  }),
+);
 const ReconcileQueued = component("ReconcileQueued", z.object({ queued: z.literal(true) }));
 
 // ---- Request schemas: the ones the routes parse with
@@ -193,6 +207,7 @@ component("HeartbeatInput", HeartbeatInput);
 component("CreateProductInput", CreateProductInput);
 component("CreatePlanInput", CreatePlanInput);
 component("IssueManualLicenseInput", IssueManualLicenseInput);
+component("ActivationFileInput", ActivationFileInput);
 const pascal = (s: string) => s.replace(/(^|-)([a-z])/g, (_, _dash, c: string) => c.toUpperCase());
 for (const [name, action] of Object.entries(LICENSE_ACTIONS)) component(`${pascal(name)}Input`, action.input);
 
@@ -383,6 +398,19 @@ const operations: Operation[] = [
       errors: [...ADMIN_ERRORS, "BAD_REQUEST", "NOT_FOUND", "INVALID_STATE"],
     }),
   ),
+  {
+    method: "post",
+    path: "/api/v1/admin/licenses/{id}/activation-file",
+    operationId: "createActivationFile",
+    summary:
+      "Take a seat for a machine that never goes online and return its activation file (the plan's airGappedTtlDays must be set)",
+    tag: "admin",
+    admin: true,
+    pathParams: LICENSE_ID,
+    body: ActivationFileInput,
+    responses: { 201: { description: "Seat taken (or reused for this fingerprint); the file", schema: ActivationFile } },
+    errors: [...ADMIN_ERRORS, "BAD_REQUEST", "NOT_FOUND", "SUSPENDED", "REVOKED", "EXPIRED", "TOO_MANY_ACTIVATIONS", "INVALID_STATE"],
+  },
   {
     method: "post",
     path: "/api/v1/admin/stripe/reconcile",

@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, type SQL } from "drizzle-orm";
 import { activations, licenses, plans, products, type LicenseStatus } from "@/server/db/schema";
 import type { Pool } from "pg";
 import type { Db, Tx } from "@/server/db/client";
@@ -35,6 +35,7 @@ export type ActivationRecord = {
   platform: string | null;
   createdAt: Date;
   lastSeenAt: Date;
+  airGapped: boolean;
 };
 
 const licenseColumns = {
@@ -58,6 +59,7 @@ export const activationColumns = {
   platform: activations.platform,
   createdAt: activations.createdAt,
   lastSeenAt: activations.lastSeenAt,
+  airGapped: activations.airGapped,
 };
 
 /**
@@ -73,7 +75,7 @@ const LOOKUP_SQL = `
          p.offline_token_ttl_seconds, p.heartbeat_window_seconds,
          (select count(*)::int from activations c where c.license_id = l.id) as activation_count,
          a.id as a_id, a.fingerprint as a_fingerprint, a.name as a_name, a.platform as a_platform,
-         a.created_at as a_created_at, a.last_seen_at as a_last_seen_at
+         a.created_at as a_created_at, a.last_seen_at as a_last_seen_at, a.air_gapped as a_air_gapped
     from unnest($1::text[], $2::text[]) with ordinality as q(key_hash, fingerprint, i)
     join licenses l on l.key_hash = q.key_hash
     join plans p on p.id = l.plan_id
@@ -101,6 +103,7 @@ type LookupRow = {
   a_platform: string | null;
   a_created_at: Date;
   a_last_seen_at: Date;
+  a_air_gapped: boolean;
 };
 
 export type LicenseLookup = { license: LicenseRecord; activations: number; activation: ActivationRecord | null };
@@ -147,7 +150,7 @@ export async function lookupLicense(db: Db, keyHash: string, fingerprint?: strin
     },
     activations: r.activation_count,
     activation: r.a_id
-      ? { id: r.a_id, fingerprint: r.a_fingerprint, name: r.a_name, platform: r.a_platform, createdAt: r.a_created_at, lastSeenAt: r.a_last_seen_at }
+      ? { id: r.a_id, fingerprint: r.a_fingerprint, name: r.a_name, platform: r.a_platform, createdAt: r.a_created_at, lastSeenAt: r.a_last_seen_at, airGapped: r.a_air_gapped }
       : null,
   };
 }
@@ -156,13 +159,22 @@ export async function lookupLicense(db: Db, keyHash: string, fingerprint?: strin
  * The license behind a key hash, locked FOR UPDATE until the transaction ends: racing activations of one
  * license queue here, so each one counts the seats after the previous one committed.
  */
-export async function lockLicenseByKeyHash(tx: Tx, keyHash: string): Promise<LicenseRecord | null> {
+export function lockLicenseByKeyHash(tx: Tx, keyHash: string): Promise<LicenseRecord | null> {
+  return lockLicenseWhere(tx, eq(licenses.keyHash, keyHash));
+}
+
+/** The same lock, by license id (doors that name a license, not a key: activation files). */
+export function lockLicenseById(tx: Tx, id: string): Promise<LicenseRecord | null> {
+  return lockLicenseWhere(tx, eq(licenses.id, id));
+}
+
+async function lockLicenseWhere(tx: Tx, where: SQL): Promise<LicenseRecord | null> {
   const [row] = await tx
     .select(licenseColumns)
     .from(licenses)
     .innerJoin(plans, eq(plans.id, licenses.planId))
     .innerJoin(products, eq(products.id, plans.productId))
-    .where(eq(licenses.keyHash, keyHash))
+    .where(where)
     .for("update", { of: licenses });
   return row ?? null;
 }
@@ -196,6 +208,7 @@ export function toActivationView(a: ActivationRecord): ActivationView {
     platform: a.platform,
     createdAt: a.createdAt.toISOString(),
     lastSeenAt: a.lastSeenAt.toISOString(),
+    airGapped: a.airGapped,
   };
 }
 

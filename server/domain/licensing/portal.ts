@@ -26,6 +26,8 @@ export type PortalActivation = {
   platform: string | null;
   createdAt: string;
   lastSeenAt: string;
+  /** Made by an activation file; removing it frees the seat, but the machine runs until the file expires. */
+  airGapped: boolean;
 };
 
 export type PortalLicense = {
@@ -90,6 +92,7 @@ export async function listCustomerLicenses(db: DbOrTx, customerId: string | null
       platform: a.platform,
       createdAt: a.createdAt.toISOString(),
       lastSeenAt: a.lastSeenAt.toISOString(),
+      airGapped: a.airGapped,
     });
     byLicense.set(a.licenseId, list);
   }

@@ -23,6 +23,8 @@ export type ActivationView = {
   platform: string | null;
   createdAt: string;
   lastSeenAt: string;
+  /** Made by an activation file: the machine never calls, so lastSeenAt stays its creation time. */
+  airGapped: boolean;
 };
 
 export type LicenseWithCustomer = LicenseView & { customer: { id: string; email: string } };
@@ -37,6 +39,7 @@ export function toActivationView(a: typeof activations.$inferSelect): Activation
     platform: a.platform,
     createdAt: a.createdAt.toISOString(),
     lastSeenAt: a.lastSeenAt.toISOString(),
+    airGapped: a.airGapped,
   };
 }
 
