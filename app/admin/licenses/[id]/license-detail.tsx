@@ -222,7 +222,9 @@ function Activations({ detail: d }: { detail: Detail }) {
               <td data-label="Name">{a.name ?? "—"}</td>
               <td data-label="Platform">{a.platform ?? "—"}</td>
               <td data-label="Activated" className={css.nowrap}>{formatDate(a.createdAt)}</td>
-              <td data-label="Last seen" className={css.nowrap}>{formatRelative(a.lastSeenAt)}</td>
+              <td data-label="Last seen" className={css.nowrap}>
+                {a.airGapped ? "Air-gapped (activation file)" : formatRelative(a.lastSeenAt)}
+              </td>
               <td>
                 <Button size="small" onClick={() => setTarget(a)}>
                   Deactivate
