@@ -24,6 +24,7 @@ const ADMIN_ROUTES: [method: "GET" | "POST", path: string][] = [
   ["POST", "/api/v1/admin/licenses"],
   ["GET", "/api/v1/admin/licenses/{id}"],
   ...Object.keys(LICENSE_ACTIONS).map((a): ["POST", string] => ["POST", `/api/v1/admin/licenses/{id}/${a}`]),
+  ["POST", "/api/v1/admin/licenses/{id}/activation-file"],
   ["POST", "/api/v1/admin/stripe/reconcile"],
 ];
 

@@ -13,7 +13,7 @@ import { LICENSE_ACTIONS } from "@/server/domain/licensing/lifecycle";
 import { ListLicensesQuery } from "@/server/domain/licensing/list";
 import { IssueManualLicenseInput } from "@/server/domain/licensing/manual";
 import { ActivationFileInput } from "@/server/domain/licensing/activation-file";
-import type { ActivationView, LicenseView, LicenseWithCustomer } from "@/server/domain/licensing/view";
+import type { ActivationView, AdminActivationView, LicenseView, LicenseWithCustomer } from "@/server/domain/licensing/view";
 import { env } from "@/server/env";
 
 /**
@@ -65,6 +65,12 @@ const Activation = component(
     platform: z.string().nullable(),
     createdAt: Instant,
     lastSeenAt: Instant,
+  }),
+);
+
+const AdminActivation = component(
+  "AdminActivation",
+  Activation.extend({
     airGapped: z.boolean().meta({ description: "Made by an activation file (a machine that never goes online)" }),
   }),
 );
@@ -121,10 +127,11 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const shapesMatch: [
   Same<z.infer<typeof License>, LicenseView>,
   Same<z.infer<typeof Activation>, ActivationView>,
+  Same<z.infer<typeof AdminActivation>, AdminActivationView>,
   Same<z.infer<typeof AdminLicense>, LicenseWithCustomer>,
   Same<z.infer<typeof Product>, ProductView>,
   Same<z.infer<typeof Plan>, PlanView>,
-] = [true, true, true, true, true];
+] = [true, true, true, true, true, true];
 void shapesMatch;
 
 const ValidateResponse = component(
@@ -182,13 +189,13 @@ const LicenseList = component(
     nextCursor: z.string().nullable().meta({ description: "Pass as ?cursor= for the next page; null on the last page" }),
   }),
 );
-const LicenseDetail = component("LicenseDetail", z.object({ license: AdminLicense, activations: z.array(Activation) }));
+const LicenseDetail = component("LicenseDetail", z.object({ license: AdminLicense, activations: z.array(AdminActivation) }));
 const LicenseActionResult = component("LicenseActionResult", z.object({ license: AdminLicense }));
 const RotatedKey = component("RotatedKey", z.object({ license: AdminLicense, key: KeyProp }));
 const ActivationFile = component(
   "ActivationFile",
   z.object({
-    activation: Activation,
+    activation: AdminActivation,
     file: z.string().meta({
       description:
         'The activation file\'s text: a JSON document { "format": "keystead-activation-file-v1", "license", "product", "fingerprint", "expiresAt", "token" } whose token is the offline token; the SDK loads it with loadActivationFile(text)',

@@ -5,7 +5,7 @@ import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import { effectiveStatus } from "@/server/domain/licensing/expiry";
 import { isUuid } from "./cursor";
-import { toActivationView, type ActivationView } from "@/server/domain/licensing/view";
+import { toActivationView, type AdminActivationView } from "@/server/domain/licensing/view";
 
 /**
  * Everything the admin's license page shows: the license with its plan, product and customer, its machines,
@@ -73,7 +73,7 @@ export type LicenseDetail = {
     archivedAt: string | null;
   };
   customer: { id: string; email: string; name: string | null };
-  activations: ActivationView[];
+  activations: AdminActivationView[];
   timeline: TimelineEntry[];
 };
 

@@ -58,6 +58,8 @@ export async function activateLicense(db: DbOrTx, input: ActivateLicenseInput): 
   };
 }
 
+const seatColumns = { ...activationColumns, airGapped: activations.airGapped };
+
 /** One machine asking for a seat: by the public activate route, or by an activation file (airGapped). */
 export type SeatRequest = {
   fingerprint: string;
@@ -79,7 +81,7 @@ export async function claimSeat(
   at: Date,
   req: SeatRequest,
   audit: { actor: Actor; metadata?: Record<string, unknown> },
-): Promise<{ status: 200 | 201; activation: ActivationRecord; used: number }> {
+): Promise<{ status: 200 | 201; activation: ActivationRecord & { airGapped: boolean }; used: number }> {
   const [seats] = await tx
     .select({
       used: count(),
@@ -103,7 +105,7 @@ export async function claimSeat(
         ...(req.airGapped && { airGapped: true }),
       })
       .where(eq(activations.id, seats!.existingId))
-      .returning(activationColumns);
+      .returning(seatColumns);
     return { status: 200, activation: activation!, used };
   }
 
@@ -131,7 +133,7 @@ export async function claimSeat(
       createdAt: at,
       lastSeenAt: at,
     })
-    .returning(activationColumns);
+    .returning(seatColumns);
   await recordAudit(tx, audit.actor, {
     action: "activation.created",
     subjectType: "license",

@@ -11,7 +11,7 @@ import { claimSeat } from "./activate";
 import { FingerprintInput } from "./inputs";
 import { isUuid } from "./list";
 import { assertUsable, lockLicenseById, toActivationView } from "./lookup";
-import type { ActivationView } from "./view";
+import type { AdminActivationView } from "./view";
 
 /**
  * Activation files, for machines that never go online: an operator (admin app, management API) or the
@@ -32,7 +32,7 @@ export type ActivationFileInput = z.infer<typeof ActivationFileInput>;
 export const ACTIVATION_FILE_FORMAT = "keystead-activation-file-v1";
 
 export type ActivationFileResult = {
-  activation: ActivationView;
+  activation: AdminActivationView;
   /** The file's text: a small JSON document whose `token` is the offline token (CONTRACT.md "Offline tokens"). */
   file: string;
   /** A name to save it under. */
@@ -93,7 +93,7 @@ export async function createActivationFile(
     token,
   };
   return {
-    activation: toActivationView(outcome.activation),
+    activation: { ...toActivationView(outcome.activation), airGapped: outcome.activation.airGapped },
     file: `${JSON.stringify(doc, null, 2)}\n`,
     fileName: `${outcome.license.product}-${outcome.activation.id.slice(0, 8)}.keystead`,
     expiresAt,

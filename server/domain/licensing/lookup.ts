@@ -35,7 +35,6 @@ export type ActivationRecord = {
   platform: string | null;
   createdAt: Date;
   lastSeenAt: Date;
-  airGapped: boolean;
 };
 
 const licenseColumns = {
@@ -59,7 +58,6 @@ export const activationColumns = {
   platform: activations.platform,
   createdAt: activations.createdAt,
   lastSeenAt: activations.lastSeenAt,
-  airGapped: activations.airGapped,
 };
 
 /**
@@ -75,7 +73,7 @@ const LOOKUP_SQL = `
          p.offline_token_ttl_seconds, p.heartbeat_window_seconds,
          (select count(*)::int from activations c where c.license_id = l.id) as activation_count,
          a.id as a_id, a.fingerprint as a_fingerprint, a.name as a_name, a.platform as a_platform,
-         a.created_at as a_created_at, a.last_seen_at as a_last_seen_at, a.air_gapped as a_air_gapped
+         a.created_at as a_created_at, a.last_seen_at as a_last_seen_at
     from unnest($1::text[], $2::text[]) with ordinality as q(key_hash, fingerprint, i)
     join licenses l on l.key_hash = q.key_hash
     join plans p on p.id = l.plan_id
@@ -103,7 +101,6 @@ type LookupRow = {
   a_platform: string | null;
   a_created_at: Date;
   a_last_seen_at: Date;
-  a_air_gapped: boolean;
 };
 
 export type LicenseLookup = { license: LicenseRecord; activations: number; activation: ActivationRecord | null };
@@ -150,7 +147,7 @@ export async function lookupLicense(db: Db, keyHash: string, fingerprint?: strin
     },
     activations: r.activation_count,
     activation: r.a_id
-      ? { id: r.a_id, fingerprint: r.a_fingerprint, name: r.a_name, platform: r.a_platform, createdAt: r.a_created_at, lastSeenAt: r.a_last_seen_at, airGapped: r.a_air_gapped }
+      ? { id: r.a_id, fingerprint: r.a_fingerprint, name: r.a_name, platform: r.a_platform, createdAt: r.a_created_at, lastSeenAt: r.a_last_seen_at }
       : null,
   };
 }
@@ -208,7 +205,6 @@ export function toActivationView(a: ActivationRecord): ActivationView {
     platform: a.platform,
     createdAt: a.createdAt.toISOString(),
     lastSeenAt: a.lastSeenAt.toISOString(),
-    airGapped: a.airGapped,
   };
 }
 

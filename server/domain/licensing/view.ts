@@ -23,6 +23,10 @@ export type ActivationView = {
   platform: string | null;
   createdAt: string;
   lastSeenAt: string;
+};
+
+/** What operators see of an activation: the public shape, plus how it was made. */
+export type AdminActivationView = ActivationView & {
   /** Made by an activation file: the machine never calls, so lastSeenAt stays its creation time. */
   airGapped: boolean;
 };
@@ -31,7 +35,7 @@ export type LicenseWithCustomer = LicenseView & { customer: { id: string; email:
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function toActivationView(a: typeof activations.$inferSelect): ActivationView {
+export function toActivationView(a: typeof activations.$inferSelect): AdminActivationView {
   return {
     id: a.id,
     fingerprint: a.fingerprint,
