@@ -137,6 +137,35 @@ describe("activation files", () => {
     expect(Date.parse(made.body.expiresAt)).toBe(Math.floor(expiresAt.getTime() / 1000) * 1000);
   });
 
+  it("floating seats never lapse an air-gapped machine (it is never seen, by design); an online one does lapse", async () => {
+    app ??= await startApp({ database, env: NO_LIMITS });
+    const product = await makeProduct(database.db);
+    const plan = await makePlan(database.db, { productId: product.id, seats: 1, airGappedTtlDays: 30, heartbeatWindowSeconds: 60 });
+    const { license, key } = await makeLicense(database.db, { planId: plan.id, maxActivations: 1 });
+    const longAgo = new Date(Date.now() - DAY);
+
+    expect((await makeFile(license.id, { fingerprint: "bunker" })).status).toBe(201);
+    await database.db.update(activations).set({ lastSeenAt: longAgo }).where(eq(activations.licenseId, license.id));
+    const refused = await app!.post("/api/v1/licenses/activate", { key, fingerprint: "laptop" });
+    expect(refused.body.error?.code).toBe("TOO_MANY_ACTIVATIONS");
+
+    // The control: the same silence from an online machine frees its seat.
+    await database.db.delete(activations).where(eq(activations.licenseId, license.id));
+    expect((await app!.post("/api/v1/licenses/activate", { key, fingerprint: "laptop" })).status).toBe(201);
+    await database.db.update(activations).set({ lastSeenAt: longAgo }).where(eq(activations.licenseId, license.id));
+    expect((await makeFile(license.id, { fingerprint: "bunker" })).status).toBe(201);
+  });
+
+  it("a license that may not run gets no file: suspended is 403 SUSPENDED", async () => {
+    app ??= await startApp({ database, env: NO_LIMITS });
+    const { license } = await airGappedLicense();
+    expect((await app!.post(`/api/v1/admin/licenses/${license.id}/suspend`, {}, ADMIN)).status).toBe(200);
+    const refused = await makeFile(license.id, { fingerprint: "nope" });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe("SUSPENDED");
+    expect(await seatsOf(license.id)).toBe(0);
+  });
+
   it("a plan without airGappedTtlDays is refused with INVALID_STATE naming the setting, and takes no seat", async () => {
     app ??= await startApp({ database, env: NO_LIMITS });
     const { license } = await airGappedLicense({ ttlDays: null });
