@@ -5,6 +5,7 @@ import { Keystead, memoryStorage } from "../sdk/src/index";
 import { createCaller } from "@/server/api/root";
 import type { AppSession } from "@/server/api/trpc";
 import { activations } from "@/server/db/schema";
+import { maxOfflineTokenLifetimeSeconds } from "@/server/domain/tokens/offline-token";
 import { startApp, TEST_ADMIN_TOKEN, type TestApp } from "./helpers/app";
 import { createTestDatabase, type TestDb } from "./helpers/db";
 import { makeCustomer, makeLicense, makePlan, makeProduct } from "./helpers/factories";
@@ -192,6 +193,17 @@ describe("activation files", () => {
     expect(off.body.plan.airGappedTtlDays).toBeNull();
     const bad = await app!.post("/api/v1/admin/plans", { ...body, slug: `${body.slug}-bad`, airGappedTtlDays: 0 }, ADMIN);
     expect(bad.status).toBe(400);
+    const patch = (slug: string, change: unknown) =>
+      fetch(`${app!.url}/api/v1/admin/plans/${slug}`, { method: "PATCH", headers: { ...ADMIN, "content-type": "application/json" }, body: JSON.stringify(change) });
+    const turnedOn = await patch(`${body.slug}-off`, { airGappedTtlDays: 30 });
+    expect(turnedOn.status).toBe(200);
+    expect(((await turnedOn.json()) as any).plan).toMatchObject({ slug: `${body.slug}-off`, airGappedTtlDays: 30, name: "Offline" });
+    const turnedOff = await patch(body.slug, { airGappedTtlDays: null });
+    expect(((await turnedOff.json()) as any).plan.airGappedTtlDays).toBeNull();
+    expect((await patch("no-such-plan", { airGappedTtlDays: 1 })).status).toBe(404);
+    // A key that signed a file stays published as long as the longest file lives (key rotation reads this).
+    expect(await maxOfflineTokenLifetimeSeconds(database.db)).toBeGreaterThanOrEqual(365 * 86_400);
+
     const doc = (await app!.get("/api/v1/openapi.json")).body;
     expect(doc.paths["/api/v1/admin/licenses/{id}/activation-file"].post.operationId).toBe("createActivationFile");
     expect(doc.components.schemas.CreatePlanInput.properties).toHaveProperty("airGappedTtlDays");

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { LICENSE_STATUSES } from "@/server/db/schema";
-import { CreatePlanInput, type PlanView } from "@/server/domain/catalog/plans";
+import { CreatePlanInput, UpdatePlanFields, type PlanView } from "@/server/domain/catalog/plans";
 import { CreateProductInput, type ProductView } from "@/server/domain/catalog/products";
 import { ERROR_STATUS, type ErrorCode } from "@/server/domain/errors";
 import {
@@ -213,6 +213,7 @@ component("DeactivateLicenseInput", DeactivateLicenseInput);
 component("HeartbeatInput", HeartbeatInput);
 component("CreateProductInput", CreateProductInput);
 component("CreatePlanInput", CreatePlanInput);
+component("UpdatePlanInput", UpdatePlanFields);
 component("IssueManualLicenseInput", IssueManualLicenseInput);
 component("ActivationFileInput", ActivationFileInput);
 const pascal = (s: string) => s.replace(/(^|-)([a-z])/g, (_, _dash, c: string) => c.toUpperCase());
@@ -221,7 +222,7 @@ for (const [name, action] of Object.entries(LICENSE_ACTIONS)) component(`${pasca
 // ---- Operations
 
 type Operation = {
-  method: "get" | "post";
+  method: "get" | "post" | "patch";
   path: string;
   operationId: string;
   summary: string;
@@ -354,6 +355,19 @@ const operations: Operation[] = [
     body: CreatePlanInput,
     responses: { 201: { description: "Created", schema: PlanResponse } },
     errors: [...ADMIN_ERRORS, "BAD_REQUEST", "PRODUCT_NOT_FOUND", "ALREADY_EXISTS", "INVALID_STATE"],
+  },
+  {
+    method: "patch",
+    path: "/api/v1/admin/plans/{slug}",
+    operationId: "updatePlan",
+    summary:
+      "Change a plan: only the fields given (stripePriceIds replaces the whole set); entitlements, grace, token and activation-file lifetimes apply to its existing licenses too",
+    tag: "admin",
+    admin: true,
+    pathParams: { slug: "Plan slug" },
+    body: UpdatePlanFields,
+    responses: { 200: { description: "Changed", schema: PlanResponse } },
+    errors: [...ADMIN_ERRORS, "BAD_REQUEST", "PLAN_NOT_FOUND", "ALREADY_EXISTS"],
   },
   {
     method: "get",

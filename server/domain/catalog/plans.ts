@@ -158,6 +158,8 @@ export const UpdatePlanInput = z.strictObject({
   airGappedTtlDays: AirGappedTtlDays.nullable().optional(),
 });
 export type UpdatePlanInput = z.infer<typeof UpdatePlanInput>;
+/** The same change with the plan named by the URL (PATCH /api/v1/admin/plans/{slug}). */
+export const UpdatePlanFields = UpdatePlanInput.omit({ plan: true });
 
 export const SetPlanRetiredInput = z.strictObject({ plan: Slug, retired: z.boolean() });
 export type SetPlanRetiredInput = z.infer<typeof SetPlanRetiredInput>;
