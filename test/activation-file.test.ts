@@ -5,6 +5,7 @@ import { Keystead, memoryStorage } from "../sdk/src/index";
 import { createCaller } from "@/server/api/root";
 import type { AppSession } from "@/server/api/trpc";
 import { activations } from "@/server/db/schema";
+import { freeLapsedSeats as freeLapsedSeatsSweep } from "@/server/domain/sweeps/floating-seats";
 import { maxOfflineTokenLifetimeSeconds } from "@/server/domain/tokens/offline-token";
 import { startApp, TEST_ADMIN_TOKEN, type TestApp } from "./helpers/app";
 import { createTestDatabase, type TestDb } from "./helpers/db";
@@ -149,11 +150,16 @@ describe("activation files", () => {
     await database.db.update(activations).set({ lastSeenAt: longAgo }).where(eq(activations.licenseId, license.id));
     const refused = await app!.post("/api/v1/licenses/activate", { key, fingerprint: "laptop" });
     expect(refused.body.error?.code).toBe("TOO_MANY_ACTIVATIONS");
+    // Nor does the every-minute sweep free it.
+    await freeLapsedSeatsSweep(database.db, { limit: 10_000 });
+    expect(await seatsOf(license.id)).toBe(1);
 
     // The control: the same silence from an online machine frees its seat.
     await database.db.delete(activations).where(eq(activations.licenseId, license.id));
     expect((await app!.post("/api/v1/licenses/activate", { key, fingerprint: "laptop" })).status).toBe(201);
     await database.db.update(activations).set({ lastSeenAt: longAgo }).where(eq(activations.licenseId, license.id));
+    await freeLapsedSeatsSweep(database.db, { limit: 10_000 });
+    expect(await seatsOf(license.id)).toBe(0);
     expect((await makeFile(license.id, { fingerprint: "bunker" })).status).toBe(201);
   });
 
