@@ -70,6 +70,7 @@ export type LicenseDetail = {
     entitlements: string[];
     offlineTokenTtlSeconds: number | null;
     heartbeatWindowSeconds: number | null;
+    airGappedTtlDays: number | null;
     archivedAt: string | null;
   };
   customer: { id: string; email: string; name: string | null };
@@ -133,6 +134,7 @@ export async function getLicenseDetail(tx: DbOrTx, id: string): Promise<LicenseD
       entitlements: p.entitlements,
       offlineTokenTtlSeconds: p.offlineTokenTtlSeconds,
       heartbeatWindowSeconds: p.heartbeatWindowSeconds,
+      airGappedTtlDays: p.airGappedTtlDays,
       archivedAt: iso(p.archivedAt),
     },
     customer: { id: c.id, email: c.email, name: c.name },

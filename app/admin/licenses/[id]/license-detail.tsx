@@ -127,6 +127,8 @@ function PlanFacts({ detail: d }: { detail: Detail }) {
         <dd>
           {d.plan.heartbeatWindowSeconds ? `devices silent for ${durationText(d.plan.heartbeatWindowSeconds)} free their seat` : "seats never lapse"}
         </dd>
+        <dt>Activation files</dt>
+        <dd>{d.plan.airGappedTtlDays ? `valid ${d.plan.airGappedTtlDays} days (never past the expiry)` : "off (set the plan's activation file lifetime)"}</dd>
       </dl>
     </Card>
   );
