@@ -15,15 +15,17 @@ const uniq = () => crypto.randomBytes(3).toString("hex");
 const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
 
 /** Every admin route: the 401 test walks this list, and the OpenAPI test checks it matches the document. */
-const ADMIN_ROUTES: [method: "GET" | "POST", path: string][] = [
+const ADMIN_ROUTES: [method: "GET" | "POST" | "PATCH", path: string][] = [
   ["GET", "/api/v1/admin/products"],
   ["POST", "/api/v1/admin/products"],
   ["GET", "/api/v1/admin/plans"],
   ["POST", "/api/v1/admin/plans"],
+  ["PATCH", "/api/v1/admin/plans/{slug}"],
   ["GET", "/api/v1/admin/licenses"],
   ["POST", "/api/v1/admin/licenses"],
   ["GET", "/api/v1/admin/licenses/{id}"],
   ...Object.keys(LICENSE_ACTIONS).map((a): ["POST", string] => ["POST", `/api/v1/admin/licenses/{id}/${a}`]),
+  ["POST", "/api/v1/admin/licenses/{id}/activation-file"],
   ["POST", "/api/v1/admin/stripe/reconcile"],
 ];
 
@@ -31,6 +33,10 @@ describe("management API", () => {
   let app: TestApp;
   const get = (route: string, headers: Record<string, string> = AUTH) => app.get(route, headers);
   const post = (route: string, body?: unknown, headers: Record<string, string> = AUTH) => app.post(route, body, headers);
+  const patch = async (route: string, body: unknown, headers: Record<string, string>) => {
+    const res = await fetch(app.url + route, { method: "PATCH", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as any, headers: res.headers };
+  };
 
   async function makeCatalog(over: { seats?: number; durationDays?: number | null; graceDays?: number } = {}) {
     const s = uniq();
@@ -83,10 +89,14 @@ describe("management API", () => {
       { authorization: "Bearer ks_0000000000000000000000000000000" },
     ];
     for (const [method, route] of ADMIN_ROUTES) {
-      const url = route.replace("{id}", UNKNOWN_ID);
+      const url = route.replace("{id}", UNKNOWN_ID).replace("{slug}", slug);
       for (const headers of wrong) {
         const res =
-          method === "GET" ? await get(url, headers) : await post(url, { slug, name: "Nope", expiresAt: null }, headers);
+          method === "GET"
+            ? await get(url, headers)
+            : method === "PATCH"
+              ? await patch(url, { name: "Nope" }, headers)
+              : await post(url, { slug, name: "Nope", expiresAt: null }, headers);
         expect(res.status, `${method} ${url} ${JSON.stringify(headers)}`).toBe(401);
         expect(res.body.error.code).toBe("UNAUTHORIZED");
         expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);

@@ -2,6 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { ActivationFileForm } from "@/app/_components/activation-file-form";
 import { useTRPC } from "@/app/_trpc/client";
 import {
   Button,
@@ -139,6 +140,8 @@ function LicenseCard({ license: l, email }: { license: PortalLicense; email: str
         </ul>
       )}
 
+      {l.activationFiles && <OfflineMachine licenseId={l.id} />}
+
       <div className={css.actions}>
         <Button size="small" loading={resend.isPending} onClick={() => resend.mutate({ licenseId: l.id })}>
           Email me this key again
@@ -162,6 +165,31 @@ function LicenseCard({ license: l, email }: { license: PortalLicense; email: str
   );
 }
 
+/** A machine that never goes online: the customer downloads its activation file here (it takes a seat). */
+function OfflineMachine({ licenseId }: { licenseId: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const make = useMutation(
+    trpc.portal.activationFile.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.portal.licenses.queryKey() }),
+    }),
+  );
+  return (
+    <div className={css.actions}>
+      <Button size="small" aria-expanded={open} onClick={() => setOpen(!open)}>
+        Activate a machine that is never online
+      </Button>
+      {open && (
+        <ActivationFileForm
+          idPrefix={`portal-file-${licenseId}`}
+          create={{ mutate: (input, opts) => make.mutate({ licenseId, ...input }, opts), isPending: make.isPending, error: make.error }}
+        />
+      )}
+    </div>
+  );
+}
+
 function Device({ activation: a }: { activation: PortalActivation }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -180,7 +208,11 @@ function Device({ activation: a }: { activation: PortalActivation }) {
       <div style={{ minWidth: 0 }}>
         <div className={css.deviceName}>{label}</div>
         <div className={css.deviceMeta}>
-          {[a.platform && a.name ? a.platform : null, `ID ${a.fingerprint}`, `last seen ${formatRelative(a.lastSeenAt)}`]
+          {[
+            a.platform && a.name ? a.platform : null,
+            `ID ${a.fingerprint}`,
+            a.airGapped ? "offline (activation file)" : `last seen ${formatRelative(a.lastSeenAt)}`,
+          ]
             .filter(Boolean)
             .join(" · ")}
         </div>
@@ -201,7 +233,9 @@ function Device({ activation: a }: { activation: PortalActivation }) {
           deactivate.reset();
         }}
       >
-        The app on this device stops working with this license and its seat becomes free for another device.
+        {a.airGapped
+          ? "Its seat becomes free for another device. The machine itself is never online, so it keeps working until its activation file expires."
+          : "The app on this device stops working with this license and its seat becomes free for another device."}
       </ConfirmDialog>
     </li>
   );

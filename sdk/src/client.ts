@@ -133,7 +133,11 @@ export class Keystead {
     return { ok: true, code: "DEACTIVATED" };
   }
 
-  /** Loads an activation file (air-gapped machines): the signed token it holds, checked offline. */
+  /**
+   * Loads an activation file (air-gapped machines): the signed token it holds, checked offline, then stored
+   * so later check() calls verify it offline until it expires. Pin `publicKeys`: a machine that never goes
+   * online cannot fetch the JWKS.
+   */
   async loadActivationFile(text: string): Promise<CheckResult> {
     const token = parseActivationFile(text);
     const keys = await this.keysFor(token ? tokenKid(token) : null);
@@ -292,12 +296,19 @@ function tokenFailureCode(checked: { ok: false; reason: string } | { ok: true } 
   return "SIGNATURE_INVALID";
 }
 
-/** An activation file is the token itself, or a JSON document carrying it as `token`. */
+const ACTIVATION_FILE_FORMAT = "keystead-activation-file-v1";
+
+/**
+ * An activation file as Keystead writes it: a JSON document `{ "format": "keystead-activation-file-v1", ...,
+ * "token" }` (the other fields are for people reading it; only the signed token is trusted). A bare token is
+ * accepted too, for files made by hand. A document of another format is refused rather than guessed at.
+ */
 function parseActivationFile(text: string): string | null {
   const trimmed = String(text ?? "").trim();
   if (!trimmed.startsWith("{")) return trimmed || null;
   try {
-    const doc = JSON.parse(trimmed) as { token?: unknown };
+    const doc = JSON.parse(trimmed) as { format?: unknown; token?: unknown };
+    if (doc.format !== undefined && doc.format !== ACTIVATION_FILE_FORMAT) return null;
     return typeof doc.token === "string" ? doc.token : null;
   } catch {
     return null;

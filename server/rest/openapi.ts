@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { LICENSE_STATUSES } from "@/server/db/schema";
-import { CreatePlanInput, type PlanView } from "@/server/domain/catalog/plans";
+import { CreatePlanInput, UpdatePlanFields, type PlanView } from "@/server/domain/catalog/plans";
 import { CreateProductInput, type ProductView } from "@/server/domain/catalog/products";
 import { ERROR_STATUS, type ErrorCode } from "@/server/domain/errors";
 import {
@@ -12,7 +12,8 @@ import {
 import { LICENSE_ACTIONS } from "@/server/domain/licensing/lifecycle";
 import { ListLicensesQuery } from "@/server/domain/licensing/list";
 import { IssueManualLicenseInput } from "@/server/domain/licensing/manual";
-import type { ActivationView, LicenseView, LicenseWithCustomer } from "@/server/domain/licensing/view";
+import { ActivationFileInput } from "@/server/domain/licensing/activation-file";
+import type { ActivationView, AdminActivationView, LicenseView, LicenseWithCustomer } from "@/server/domain/licensing/view";
 import { env } from "@/server/env";
 
 /**
@@ -67,6 +68,13 @@ const Activation = component(
   }),
 );
 
+const AdminActivation = component(
+  "AdminActivation",
+  Activation.extend({
+    airGapped: z.boolean().meta({ description: "Made by an activation file (a machine that never goes online)" }),
+  }),
+);
+
 const AdminLicense = component(
   "AdminLicense",
   License.extend({ customer: z.object({ id: z.string().meta({ format: "uuid" }), email: z.string() }) }),
@@ -97,6 +105,7 @@ const Plan = component(
     stripePriceIds: z.array(z.string()),
     offlineTokenTtlSeconds: z.number().int().nullable(),
     heartbeatWindowSeconds: z.number().int().nullable(),
+    airGappedTtlDays: z.number().int().nullable().meta({ description: "Activation file lifetime; null: no activation files" }),
     createdAt: Instant,
     archivedAt: Instant.nullable(),
   }),
@@ -118,10 +127,11 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const shapesMatch: [
   Same<z.infer<typeof License>, LicenseView>,
   Same<z.infer<typeof Activation>, ActivationView>,
+  Same<z.infer<typeof AdminActivation>, AdminActivationView>,
   Same<z.infer<typeof AdminLicense>, LicenseWithCustomer>,
   Same<z.infer<typeof Product>, ProductView>,
   Same<z.infer<typeof Plan>, PlanView>,
-] = [true, true, true, true, true];
+] = [true, true, true, true, true, true];
 void shapesMatch;
 
 const ValidateResponse = component(
@@ -179,9 +189,20 @@ const LicenseList = component(
     nextCursor: z.string().nullable().meta({ description: "Pass as ?cursor= for the next page; null on the last page" }),
   }),
 );
-const LicenseDetail = component("LicenseDetail", z.object({ license: AdminLicense, activations: z.array(Activation) }));
+const LicenseDetail = component("LicenseDetail", z.object({ license: AdminLicense, activations: z.array(AdminActivation) }));
 const LicenseActionResult = component("LicenseActionResult", z.object({ license: AdminLicense }));
 const RotatedKey = component("RotatedKey", z.object({ license: AdminLicense, key: KeyProp }));
+const ActivationFile = component(
+  "ActivationFile",
+  z.object({
+    activation: AdminActivation,
+    file: z.string().meta({
+      description:
+        'The activation file\'s text: a JSON document { "format": "keystead-activation-file-v1", "license", "product", "fingerprint", "expiresAt", "token" } whose token is the offline token; the SDK loads it with loadActivationFile(text)',
+    }),
+    expiresAt: Instant.meta({ description: "When the file stops working (the token's exp)" }),
+  }),
+);
 const ReconcileQueued = component("ReconcileQueued", z.object({ queued: z.literal(true) }));
 
 // ---- Request schemas: the ones the routes parse with
@@ -192,14 +213,16 @@ component("DeactivateLicenseInput", DeactivateLicenseInput);
 component("HeartbeatInput", HeartbeatInput);
 component("CreateProductInput", CreateProductInput);
 component("CreatePlanInput", CreatePlanInput);
+component("UpdatePlanInput", UpdatePlanFields);
 component("IssueManualLicenseInput", IssueManualLicenseInput);
+component("ActivationFileInput", ActivationFileInput);
 const pascal = (s: string) => s.replace(/(^|-)([a-z])/g, (_, _dash, c: string) => c.toUpperCase());
 for (const [name, action] of Object.entries(LICENSE_ACTIONS)) component(`${pascal(name)}Input`, action.input);
 
 // ---- Operations
 
 type Operation = {
-  method: "get" | "post";
+  method: "get" | "post" | "patch";
   path: string;
   operationId: string;
   summary: string;
@@ -334,6 +357,19 @@ const operations: Operation[] = [
     errors: [...ADMIN_ERRORS, "BAD_REQUEST", "PRODUCT_NOT_FOUND", "ALREADY_EXISTS", "INVALID_STATE"],
   },
   {
+    method: "patch",
+    path: "/api/v1/admin/plans/{slug}",
+    operationId: "updatePlan",
+    summary:
+      "Change a plan: only the fields given (stripePriceIds replaces the whole set); entitlements, grace, token and activation-file lifetimes apply to its existing licenses too",
+    tag: "admin",
+    admin: true,
+    pathParams: { slug: "Plan slug" },
+    body: UpdatePlanFields,
+    responses: { 200: { description: "Changed", schema: PlanResponse } },
+    errors: [...ADMIN_ERRORS, "BAD_REQUEST", "PLAN_NOT_FOUND", "ALREADY_EXISTS"],
+  },
+  {
     method: "get",
     path: "/api/v1/admin/licenses",
     operationId: "listLicenses",
@@ -383,6 +419,19 @@ const operations: Operation[] = [
       errors: [...ADMIN_ERRORS, "BAD_REQUEST", "NOT_FOUND", "INVALID_STATE"],
     }),
   ),
+  {
+    method: "post",
+    path: "/api/v1/admin/licenses/{id}/activation-file",
+    operationId: "createActivationFile",
+    summary:
+      "Take a seat for a machine that never goes online and return its activation file (the plan's airGappedTtlDays must be set)",
+    tag: "admin",
+    admin: true,
+    pathParams: LICENSE_ID,
+    body: ActivationFileInput,
+    responses: { 201: { description: "Seat taken (or reused for this fingerprint); the file", schema: ActivationFile } },
+    errors: [...ADMIN_ERRORS, "BAD_REQUEST", "NOT_FOUND", "SUSPENDED", "REVOKED", "EXPIRED", "TOO_MANY_ACTIVATIONS", "INVALID_STATE"],
+  },
   {
     method: "post",
     path: "/api/v1/admin/stripe/reconcile",

@@ -68,9 +68,12 @@ export async function confirmSignIn(page: Page, link: string) {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
-/** Asks for a sign-in link on the sign-in page, follows the one the catcher receives, lands in the admin app. */
-export async function signInAsAdmin(page: Page, appUrl: string, catcher: SmtpCatcher, email: string) {
-  await page.goto(`${appUrl}/admin`);
+/**
+ * Asks for a sign-in link on the sign-in page, follows the one the catcher receives, lands in the admin app
+ * (or, with `area: "/portal"`, in the customer portal).
+ */
+export async function signInAsAdmin(page: Page, appUrl: string, catcher: SmtpCatcher, email: string, area = "/admin") {
+  await page.goto(`${appUrl}${area}`);
   await page.waitForURL(/\/signin/);
   const before = catcher.messages.length;
   await page.getByLabel("Email address").fill(email);
@@ -82,5 +85,5 @@ export async function signInAsAdmin(page: Page, appUrl: string, catcher: SmtpCat
     if (message.to.includes(email)) link = signInLinkIn(message.text);
   }
   await confirmSignIn(page, link);
-  await page.waitForURL(`${appUrl}/admin`);
+  await page.waitForURL(`${appUrl}${area}`);
 }

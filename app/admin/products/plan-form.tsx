@@ -38,6 +38,7 @@ export function PlanForm({ product, plan, onDone }: { product: string; plan?: Pl
   const [prices, setPrices] = useState(plan?.stripePriceIds.join(", ") ?? "");
   const [tokenDays, setTokenDays] = useState(plan?.offlineTokenTtlSeconds ? String(plan.offlineTokenTtlSeconds / 86_400) : "");
   const [heartbeatMinutes, setHeartbeatMinutes] = useState(plan?.heartbeatWindowSeconds ? String(plan.heartbeatWindowSeconds / 60) : "");
+  const [airGappedDays, setAirGappedDays] = useState(plan?.airGappedTtlDays ? String(plan.airGappedTtlDays) : "");
 
   const options = {
     onSuccess: async () => {
@@ -67,6 +68,7 @@ export function PlanForm({ product, plan, onDone }: { product: string; plan?: Pl
           stripePriceIds: list(prices),
           offlineTokenTtlSeconds: tokenTtl === null ? null : Math.round(tokenTtl * 86_400),
           heartbeatWindowSeconds: heartbeat === null ? null : Math.round(heartbeat * 60),
+          airGappedTtlDays: optionalNumber(airGappedDays),
         };
         if (plan) update.mutate({ plan: plan.slug, ...fields });
         else create.mutate({ product, slug: slug.trim(), ...fields });
@@ -110,6 +112,13 @@ export function PlanForm({ product, plan, onDone }: { product: string; plan?: Pl
       </Field>
       <Field label="Heartbeat window in minutes" htmlFor={id("heartbeat")} hint="Floating seats: a device silent this long frees its seat. Empty: seats never lapse.">
         <input id={id("heartbeat")} type="number" min={1} step="any" className={inputClass} value={heartbeatMinutes} onChange={(e) => setHeartbeatMinutes(e.target.value)} />
+      </Field>
+      <Field
+        label="Activation file lifetime in days"
+        htmlFor={id("airgapped")}
+        hint="Machines that never go online get a signed file valid this long (never past the license's expiry). Empty: no activation files."
+      >
+        <input id={id("airgapped")} type="number" min={1} step={1} className={inputClass} value={airGappedDays} onChange={(e) => setAirGappedDays(e.target.value)} />
       </Field>
       <MutationError error={mutation.error} />
       <div className={css.row}>

@@ -19,6 +19,7 @@ import {
   type LicenseActionName,
 } from "@/server/domain/licensing/lifecycle";
 import { IssueManualLicenseInput, issueManualLicense } from "@/server/domain/licensing/manual";
+import { ActivationFileInput, createActivationFile } from "@/server/domain/licensing/activation-file";
 import { adminProcedure, createTRPCRouter } from "../trpc";
 
 /**
@@ -64,6 +65,10 @@ export const adminLicensesRouter = createTRPCRouter({
         return { deactivated: true as const };
       }),
     ),
+  // Its own transaction (the seat), then the token is signed after commit.
+  activationFile: adminProcedure
+    .input(LicenseId.extend(ActivationFileInput.shape))
+    .mutation(({ ctx, input: { id, ...body } }) => createActivationFile(ctx.db, adminActor(ctx.admin.email), { ...body, licenseId: id })),
   // The new key is in this answer and in the customer's email, nowhere else.
   rotateKey: adminProcedure
     .input(LicenseId)

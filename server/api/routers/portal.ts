@@ -7,6 +7,7 @@ import {
   resendCustomerLicenseEmail,
   revealCustomerLicenseKey,
 } from "@/server/domain/licensing/portal";
+import { ActivationFileInput, createActivationFile } from "@/server/domain/licensing/activation-file";
 import { createTRPCRouter, customerProcedure } from "../trpc";
 
 /**
@@ -30,6 +31,10 @@ export const portalRouter = createTRPCRouter({
         customerId: ctx.customerId,
       }),
     ),
+  ),
+  // Only for the customer's own licenses: customerId from the session restricts the lookup.
+  activationFile: customerProcedure.input(PortalLicenseInput.extend(ActivationFileInput.shape)).mutation(({ ctx, input: { licenseId, ...body } }) =>
+    createActivationFile(ctx.db, customerActor(ctx.customerId), { ...body, licenseId, customerId: ctx.customerId }),
   ),
   resendLicenseEmail: customerProcedure.input(PortalLicenseInput).mutation(({ ctx, input }) =>
     ctx.db.transaction((tx) =>

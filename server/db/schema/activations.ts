@@ -1,4 +1,4 @@
-import { index, jsonb, pgTable, text, unique, uuid } from "drizzle-orm/pg-core";
+import { boolean, index, jsonb, pgTable, text, unique, uuid } from "drizzle-orm/pg-core";
 import { createdAt, id, ts } from "./_columns";
 import { licenses } from "./licenses";
 
@@ -16,6 +16,11 @@ export const activations = pgTable(
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
     lastSeenAt: ts("last_seen_at").notNull().defaultNow(),
+    /**
+     * Made by an activation file for a machine that never calls us: lastSeenAt stays its creation time, so
+     * it must not count as lapsed on a floating-seat plan, and lists say why it is never seen.
+     */
+    airGapped: boolean("air_gapped").notNull().default(false),
   },
   (t) => [
     unique("activations_license_fingerprint_unique").on(t.licenseId, t.fingerprint),

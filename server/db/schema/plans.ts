@@ -21,6 +21,11 @@ export const plans = pgTable("plans", {
   offlineTokenTtlSeconds: integer("offline_token_ttl_seconds"),
   /** Floating seats: activations not seen for this many seconds are freed. Null: they never lapse. */
   heartbeatWindowSeconds: integer("heartbeat_window_seconds"),
+  /**
+   * Activation files (machines that never go online): their token lives this many days, capped at the
+   * license's expiry. Null: the plan offers no activation files.
+   */
+  airGappedTtlDays: integer("air_gapped_ttl_days"),
   createdAt: createdAt(),
   archivedAt: ts("archived_at"),
 });

@@ -5,7 +5,7 @@ import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import { effectiveStatus } from "@/server/domain/licensing/expiry";
 import { isUuid } from "./cursor";
-import { toActivationView, type ActivationView } from "@/server/domain/licensing/view";
+import { toActivationView, type AdminActivationView } from "@/server/domain/licensing/view";
 
 /**
  * Everything the admin's license page shows: the license with its plan, product and customer, its machines,
@@ -70,10 +70,11 @@ export type LicenseDetail = {
     entitlements: string[];
     offlineTokenTtlSeconds: number | null;
     heartbeatWindowSeconds: number | null;
+    airGappedTtlDays: number | null;
     archivedAt: string | null;
   };
   customer: { id: string; email: string; name: string | null };
-  activations: ActivationView[];
+  activations: AdminActivationView[];
   timeline: TimelineEntry[];
 };
 
@@ -133,6 +134,7 @@ export async function getLicenseDetail(tx: DbOrTx, id: string): Promise<LicenseD
       entitlements: p.entitlements,
       offlineTokenTtlSeconds: p.offlineTokenTtlSeconds,
       heartbeatWindowSeconds: p.heartbeatWindowSeconds,
+      airGappedTtlDays: p.airGappedTtlDays,
       archivedAt: iso(p.archivedAt),
     },
     customer: { id: c.id, email: c.email, name: c.name },

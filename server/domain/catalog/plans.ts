@@ -8,6 +8,10 @@ import { AppError } from "@/server/domain/errors";
 import { storableText } from "@/server/domain/admin/text";
 import { DisplayName, findProductBySlug, Slug } from "./products";
 
+// Up to ten years: a file outliving that is a perpetual license in all but name, and the signing key that
+// made it stays published for as long (maxOfflineTokenLifetimeSeconds).
+const AirGappedTtlDays = z.number().int().min(1).max(3650);
+
 const uniqueStrings = (items: string[]) => [...new Set(items)];
 
 export const CreatePlanInput = z.strictObject({
@@ -24,6 +28,8 @@ export const CreatePlanInput = z.strictObject({
   offlineTokenTtlSeconds: z.number().int().min(60).max(31_536_000).nullable().optional(),
   /** Floating seats; null or absent: activations never lapse. */
   heartbeatWindowSeconds: z.number().int().min(60).max(31_536_000).nullable().optional(),
+  /** Activation files for machines that never go online, their token living this many days; null or absent: off. */
+  airGappedTtlDays: AirGappedTtlDays.nullable().optional(),
 });
 export type CreatePlanInput = z.infer<typeof CreatePlanInput>;
 
@@ -39,6 +45,7 @@ export type PlanView = {
   stripePriceIds: string[];
   offlineTokenTtlSeconds: number | null;
   heartbeatWindowSeconds: number | null;
+  airGappedTtlDays: number | null;
   createdAt: string;
   archivedAt: string | null;
 };
@@ -58,6 +65,7 @@ function toPlanView(p: PlanRow, productSlug: string, priceIds: string[]): PlanVi
     stripePriceIds: priceIds,
     offlineTokenTtlSeconds: p.offlineTokenTtlSeconds,
     heartbeatWindowSeconds: p.heartbeatWindowSeconds,
+    airGappedTtlDays: p.airGappedTtlDays,
     createdAt: p.createdAt.toISOString(),
     archivedAt: p.archivedAt ? p.archivedAt.toISOString() : null,
   };
@@ -84,6 +92,7 @@ export async function createPlan(tx: DbOrTx, actor: Actor, input: CreatePlanInpu
       entitlements: input.entitlements,
       offlineTokenTtlSeconds: input.offlineTokenTtlSeconds ?? null,
       heartbeatWindowSeconds: input.heartbeatWindowSeconds ?? null,
+      airGappedTtlDays: input.airGappedTtlDays ?? null,
       createdAt: now(),
     })
     .onConflictDoNothing({ target: plans.slug })
@@ -146,8 +155,11 @@ export const UpdatePlanInput = z.strictObject({
   stripePriceIds: z.array(storableText(1, 255)).max(100).transform(uniqueStrings).optional(),
   offlineTokenTtlSeconds: z.number().int().min(60).max(31_536_000).nullable().optional(),
   heartbeatWindowSeconds: z.number().int().min(60).max(31_536_000).nullable().optional(),
+  airGappedTtlDays: AirGappedTtlDays.nullable().optional(),
 });
 export type UpdatePlanInput = z.infer<typeof UpdatePlanInput>;
+/** The same change with the plan named by the URL (PATCH /api/v1/admin/plans/{slug}). */
+export const UpdatePlanFields = UpdatePlanInput.omit({ plan: true });
 
 export const SetPlanRetiredInput = z.strictObject({ plan: Slug, retired: z.boolean() });
 export type SetPlanRetiredInput = z.infer<typeof SetPlanRetiredInput>;

@@ -1,7 +1,7 @@
 import { and, count, eq, lt, sql } from "drizzle-orm";
 import { activations } from "@/server/db/schema";
 import type { DbOrTx, Tx } from "@/server/db/client";
-import { recordAudit } from "@/server/domain/audit/record";
+import { recordAudit, type Actor } from "@/server/domain/audit/record";
 import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import { issueOfflineToken } from "@/server/domain/tokens/offline-token";
@@ -16,6 +16,7 @@ import {
   lockLicenseByKeyHash,
   toActivationView,
   toLicenseView,
+  type ActivationRecord,
   type LicenseRecord,
 } from "./lookup";
 import type { ActivationView, LicenseView } from "./view";
@@ -43,62 +44,8 @@ export async function activateLicense(db: DbOrTx, input: ActivateLicenseInput): 
     if (!license) throw licenseNotFound();
     assertUsable(license, at, input.product);
 
-    // A separate statement from the lock on purpose: its snapshot is taken after the lock was granted.
-    const [seats] = await tx
-      .select({
-        used: count(),
-        existingId: sql<string | null>`(array_agg(${activations.id}) filter (where ${activations.fingerprint} = ${input.fingerprint}))[1]`,
-      })
-      .from(activations)
-      .where(eq(activations.licenseId, license.id));
-    let used = seats!.used;
-
-    if (seats!.existingId) {
-      // Idempotent: the same machine activating again gets its activation back (details refreshed if sent).
-      const [activation] = await tx
-        .update(activations)
-        .set({
-          lastSeenAt: at,
-          ...(input.name !== undefined && { name: input.name }),
-          ...(input.platform !== undefined && { platform: input.platform }),
-          ...(input.metadata !== undefined && { metadata: input.metadata }),
-        })
-        .where(eq(activations.id, seats!.existingId))
-        .returning(activationColumns);
-      return { status: 200 as const, license, activation: activation!, used, at };
-    }
-
-    if (used >= license.maxActivations && license.heartbeatWindowSeconds) {
-      used -= await freeLapsedSeats(tx, license, at);
-    }
-    if (used >= license.maxActivations) {
-      throw new AppError(
-        "TOO_MANY_ACTIVATIONS",
-        `All ${license.maxActivations} seats of this license are in use; deactivate another machine first.`,
-        { maxActivations: license.maxActivations, activations: used },
-      );
-    }
-
-    const [activation] = await tx
-      .insert(activations)
-      .values({
-        licenseId: license.id,
-        fingerprint: input.fingerprint,
-        name: input.name ?? null,
-        platform: input.platform ?? null,
-        metadata: input.metadata ?? {},
-        createdAt: at,
-        lastSeenAt: at,
-      })
-      .returning(activationColumns);
-    await recordAudit(tx, CLIENT_ACTOR, {
-      action: "activation.created",
-      subjectType: "license",
-      subjectId: license.id,
-      after: { activationId: activation!.id, fingerprint: input.fingerprint, name: input.name ?? null, platform: input.platform ?? null },
-      metadata: CLIENT_AUDIT_METADATA,
-    });
-    return { status: 201 as const, license, activation: activation!, used: used + 1, at };
+    const seat = await claimSeat(tx, license, at, input, { actor: CLIENT_ACTOR, metadata: CLIENT_AUDIT_METADATA });
+    return { ...seat, license, at };
   });
 
   // Signed after commit: a token must never attest an activation that was rolled back.
@@ -111,15 +58,102 @@ export async function activateLicense(db: DbOrTx, input: ActivateLicenseInput): 
   };
 }
 
+const seatColumns = { ...activationColumns, airGapped: activations.airGapped };
+
+/** One machine asking for a seat: by the public activate route, or by an activation file (airGapped). */
+export type SeatRequest = {
+  fingerprint: string;
+  name?: string;
+  platform?: string;
+  metadata?: Record<string, unknown>;
+  airGapped?: boolean;
+};
+
+/**
+ * The seat rule, inside the transaction that holds the license row's lock (lockLicenseByKeyHash or
+ * lockLicenseById): the machine's existing activation back (its details refreshed), or a new one if a seat is
+ * free, or TOO_MANY_ACTIVATIONS. The seats are counted in a separate statement from the lock on purpose: its
+ * snapshot is taken after the lock was granted.
+ */
+export async function claimSeat(
+  tx: Tx,
+  license: LicenseRecord,
+  at: Date,
+  req: SeatRequest,
+  audit: { actor: Actor; metadata?: Record<string, unknown> },
+): Promise<{ status: 200 | 201; activation: ActivationRecord & { airGapped: boolean }; used: number }> {
+  const [seats] = await tx
+    .select({
+      used: count(),
+      existingId: sql<string | null>`(array_agg(${activations.id}) filter (where ${activations.fingerprint} = ${req.fingerprint}))[1]`,
+    })
+    .from(activations)
+    .where(eq(activations.licenseId, license.id));
+  let used = seats!.used;
+
+  if (seats!.existingId) {
+    // Idempotent: the same machine activating again gets its activation back (details refreshed if sent).
+    // A file made for a machine that was online once marks it air-gapped from now on; going online does not
+    // unmark it (its file is still out there).
+    const [activation] = await tx
+      .update(activations)
+      .set({
+        lastSeenAt: at,
+        ...(req.name !== undefined && { name: req.name }),
+        ...(req.platform !== undefined && { platform: req.platform }),
+        ...(req.metadata !== undefined && { metadata: req.metadata }),
+        ...(req.airGapped && { airGapped: true }),
+      })
+      .where(eq(activations.id, seats!.existingId))
+      .returning(seatColumns);
+    return { status: 200, activation: activation!, used };
+  }
+
+  if (used >= license.maxActivations && license.heartbeatWindowSeconds) {
+    used -= await freeLapsedSeats(tx, license, at);
+  }
+  if (used >= license.maxActivations) {
+    throw new AppError(
+      "TOO_MANY_ACTIVATIONS",
+      `All ${license.maxActivations} seats of this license are in use; deactivate another machine first.`,
+      { maxActivations: license.maxActivations, activations: used },
+    );
+  }
+
+  const airGapped = req.airGapped ?? false;
+  const [activation] = await tx
+    .insert(activations)
+    .values({
+      licenseId: license.id,
+      fingerprint: req.fingerprint,
+      name: req.name ?? null,
+      platform: req.platform ?? null,
+      metadata: req.metadata ?? {},
+      airGapped,
+      createdAt: at,
+      lastSeenAt: at,
+    })
+    .returning(seatColumns);
+  await recordAudit(tx, audit.actor, {
+    action: "activation.created",
+    subjectType: "license",
+    subjectId: license.id,
+    after: { activationId: activation!.id, fingerprint: req.fingerprint, name: req.name ?? null, platform: req.platform ?? null, airGapped },
+    metadata: audit.metadata,
+  });
+  return { status: 201, activation: activation!, used: used + 1 };
+}
+
 /**
  * Floating seats: on a plan with a heartbeat window, machines not seen within it give their seat back when
- * a new one needs it. Returns how many were freed.
+ * a new one needs it. Returns how many were freed. Air-gapped machines are never seen by design: they keep
+ * their seat until someone deactivates them.
  */
 async function freeLapsedSeats(tx: Tx, license: LicenseRecord, at: Date): Promise<number> {
   const cutoff = new Date(at.getTime() - license.heartbeatWindowSeconds! * 1000);
   const freed = await tx
     .delete(activations)
-    .where(and(eq(activations.licenseId, license.id), lt(activations.lastSeenAt, cutoff)))
+    .where(and(eq(activations.licenseId, license.id), eq(activations.airGapped, false), lt(activations.lastSeenAt, cutoff)))
     .returning({ id: activations.id, fingerprint: activations.fingerprint, lastSeenAt: activations.lastSeenAt });
   if (freed.length) {
     await recordAudit(tx, CLIENT_ACTOR, {

@@ -6,7 +6,7 @@ import { storableText } from "@/server/domain/admin/text";
 import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import { effectiveStatusSql, statusBranch, type StatusAlternative } from "./expiry";
-import { loadLicenseView, loadLicenseViews, toActivationView, type ActivationView, type LicenseWithCustomer } from "./view";
+import { loadLicenseView, loadLicenseViews, toActivationView, type AdminActivationView, type LicenseWithCustomer } from "./view";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Ids come from URLs: anything that is not a uuid is simply not found (and never reaches a uuid cast). */
@@ -106,7 +106,7 @@ export async function listLicenses(
 export async function getLicenseWithActivations(
   tx: DbOrTx,
   id: string,
-): Promise<{ license: LicenseWithCustomer; activations: ActivationView[] }> {
+): Promise<{ license: LicenseWithCustomer; activations: AdminActivationView[] }> {
   const license = isUuid(id) ? await loadLicenseView(tx, id) : null;
   if (!license) throw new AppError("NOT_FOUND", "There is no license with that id.");
   const rows = await tx

@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, type SQL } from "drizzle-orm";
 import { activations, licenses, plans, products, type LicenseStatus } from "@/server/db/schema";
 import type { Pool } from "pg";
 import type { Db, Tx } from "@/server/db/client";
@@ -156,13 +156,22 @@ export async function lookupLicense(db: Db, keyHash: string, fingerprint?: strin
  * The license behind a key hash, locked FOR UPDATE until the transaction ends: racing activations of one
  * license queue here, so each one counts the seats after the previous one committed.
  */
-export async function lockLicenseByKeyHash(tx: Tx, keyHash: string): Promise<LicenseRecord | null> {
+export function lockLicenseByKeyHash(tx: Tx, keyHash: string): Promise<LicenseRecord | null> {
+  return lockLicenseWhere(tx, eq(licenses.keyHash, keyHash));
+}
+
+/** The same lock, by license id (doors that name a license, not a key: activation files). */
+export function lockLicenseById(tx: Tx, id: string): Promise<LicenseRecord | null> {
+  return lockLicenseWhere(tx, eq(licenses.id, id));
+}
+
+async function lockLicenseWhere(tx: Tx, where: SQL): Promise<LicenseRecord | null> {
   const [row] = await tx
     .select(licenseColumns)
     .from(licenses)
     .innerJoin(plans, eq(plans.id, licenses.planId))
     .innerJoin(products, eq(products.id, plans.productId))
-    .where(eq(licenses.keyHash, keyHash))
+    .where(where)
     .for("update", { of: licenses });
   return row ?? null;
 }

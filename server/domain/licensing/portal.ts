@@ -26,6 +26,8 @@ export type PortalActivation = {
   platform: string | null;
   createdAt: string;
   lastSeenAt: string;
+  /** Made by an activation file; removing it frees the seat, but the machine runs until the file expires. */
+  airGapped: boolean;
 };
 
 export type PortalLicense = {
@@ -44,6 +46,8 @@ export type PortalLicense = {
   entitlements: string[];
   createdAt: string;
   activations: PortalActivation[];
+  /** The plan offers activation files (airGappedTtlDays set) and the license may take one now. */
+  activationFiles: boolean;
 };
 
 export const customerActor = (customerId: string | null): Actor => ({ type: "customer", id: customerId });
@@ -67,6 +71,7 @@ export async function listCustomerLicenses(db: DbOrTx, customerId: string | null
       keyHint: licenses.keyHint,
       entitlements: plans.entitlements,
       createdAt: licenses.createdAt,
+      airGappedTtlDays: plans.airGappedTtlDays,
     })
     .from(licenses)
     .innerJoin(plans, eq(plans.id, licenses.planId))
@@ -90,25 +95,30 @@ export async function listCustomerLicenses(db: DbOrTx, customerId: string | null
       platform: a.platform,
       createdAt: a.createdAt.toISOString(),
       lastSeenAt: a.lastSeenAt.toISOString(),
+      airGapped: a.airGapped,
     });
     byLicense.set(a.licenseId, list);
   }
 
   const at = now();
-  return rows.map((r) => ({
-    id: r.id,
-    productName: r.productName,
-    planName: r.planName,
-    status: effectiveStatus(r, at),
-    statusReason: r.statusReason,
-    expiresAt: r.expiresAt ? r.expiresAt.toISOString() : null,
-    autoRenews: r.autoRenews,
-    maxActivations: r.maxActivations,
-    keyHint: displayHint(r.keyHint),
-    entitlements: r.entitlements,
-    createdAt: r.createdAt.toISOString(),
-    activations: byLicense.get(r.id) ?? [],
-  }));
+  return rows.map((r) => {
+    const status = effectiveStatus(r, at);
+    return {
+      id: r.id,
+      productName: r.productName,
+      planName: r.planName,
+      status,
+      statusReason: r.statusReason,
+      expiresAt: r.expiresAt ? r.expiresAt.toISOString() : null,
+      autoRenews: r.autoRenews,
+      maxActivations: r.maxActivations,
+      keyHint: displayHint(r.keyHint),
+      entitlements: r.entitlements,
+      createdAt: r.createdAt.toISOString(),
+      activations: byLicense.get(r.id) ?? [],
+      activationFiles: r.airGappedTtlDays !== null && (status === "active" || status === "past_due"),
+    };
+  });
 }
 
 function ownedLicense(db: DbOrTx, customerId: string | null, licenseId: string) {

@@ -25,11 +25,17 @@ export type ActivationView = {
   lastSeenAt: string;
 };
 
+/** What operators see of an activation: the public shape, plus how it was made. */
+export type AdminActivationView = ActivationView & {
+  /** Made by an activation file: the machine never calls, so lastSeenAt stays its creation time. */
+  airGapped: boolean;
+};
+
 export type LicenseWithCustomer = LicenseView & { customer: { id: string; email: string } };
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function toActivationView(a: typeof activations.$inferSelect): ActivationView {
+export function toActivationView(a: typeof activations.$inferSelect): AdminActivationView {
   return {
     id: a.id,
     fingerprint: a.fingerprint,
@@ -37,6 +43,7 @@ export function toActivationView(a: typeof activations.$inferSelect): Activation
     platform: a.platform,
     createdAt: a.createdAt.toISOString(),
     lastSeenAt: a.lastSeenAt.toISOString(),
+    airGapped: a.airGapped,
   };
 }
 

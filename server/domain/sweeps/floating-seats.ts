@@ -10,6 +10,7 @@ type Lapsed = { id: string; license_id: string; fingerprint: string; last_seen_a
  * Floating seats: on plans with a heartbeat window, an activation whose machine has not checked in within the
  * window gives its seat back. activate.ts already does this lazily for one license when it is full; this sweep
  * does it for every license, so seat counts in the admin app and the portal stay true. One batch per call.
+ * Air-gapped activations (activation files) are never seen by design and never lapse.
  *
  * The license rows are locked (SKIP LOCKED) before their activations are deleted: an activation in progress
  * holds its license's lock, so the sweep passes over that license this time instead of deleting a seat the
@@ -25,6 +26,7 @@ export async function freeLapsedSeats(db: Db, opts: SweepOptions = {}): Promise<
       join licenses l on l.id = a.license_id
       join plans p on p.id = l.plan_id
       where p.heartbeat_window_seconds is not null
+        and not a.air_gapped
         and a.last_seen_at < ${at}::timestamptz - make_interval(secs => p.heartbeat_window_seconds)
       order by a.last_seen_at
       limit ${limit}

@@ -47,6 +47,8 @@ export function offlineTokenClaims(opts: {
   fingerprint: string;
   issuer: string;
   defaultTtlSeconds: number;
+  /** Overrides the plan's lifetime (activation files use the plan's airGappedTtlDays). */
+  ttlSeconds?: number;
   at: Date;
 }): OfflineTokenClaims {
   const { license, at } = opts;
@@ -57,7 +59,7 @@ export function offlineTokenClaims(opts: {
     iat,
     exp: offlineTokenExpiry({
       iat,
-      ttlSeconds: license.offlineTokenTtlSeconds ?? opts.defaultTtlSeconds,
+      ttlSeconds: opts.ttlSeconds ?? license.offlineTokenTtlSeconds ?? opts.defaultTtlSeconds,
       expiresAt: license.expiresAt,
       graceDays: license.graceDays,
     }),
@@ -97,6 +99,19 @@ export function signOfflineToken(key: SigningKey, claims: OfflineTokenClaims): s
  * decided the activation committed: the token must never attest something that was rolled back.
  */
 export async function issueOfflineToken(db: DbOrTx, license: LicenseRecord, fingerprint: string): Promise<string> {
+  return (await issueOfflineTokenWithClaims(db, license, fingerprint)).token;
+}
+
+/**
+ * issueOfflineToken, also returning the claims; `ttlSeconds` replaces the plan's lifetime (activation files),
+ * still capped at the license's expiry.
+ */
+export async function issueOfflineTokenWithClaims(
+  db: DbOrTx,
+  license: LicenseRecord,
+  fingerprint: string,
+  opts: { ttlSeconds?: number } = {},
+): Promise<{ token: string; claims: OfflineTokenClaims }> {
   // Read the active key on every call (one tiny indexed query; the parsed KeyObject is cached by kid): a
   // cached choice could keep signing with a key retired elsewhere, past the time it stays in the JWKS.
   const key = await activeSigningKey(db);
@@ -105,9 +120,10 @@ export async function issueOfflineToken(db: DbOrTx, license: LicenseRecord, fing
     fingerprint,
     issuer: env().APP_URL,
     defaultTtlSeconds: env().OFFLINE_TOKEN_TTL,
+    ttlSeconds: opts.ttlSeconds,
     at: now(),
   });
-  return signOfflineToken(key, claims);
+  return { token: signOfflineToken(key, claims), claims };
 }
 
 /**
@@ -115,6 +131,9 @@ export async function issueOfflineToken(db: DbOrTx, license: LicenseRecord, fing
  * published for (rotateSigningKey's `maxTokenLifetimeSeconds`).
  */
 export async function maxOfflineTokenLifetimeSeconds(db: DbOrTx): Promise<number> {
-  const [row] = await db.select({ longest: max(plans.offlineTokenTtlSeconds) }).from(plans);
-  return Math.max(env().OFFLINE_TOKEN_TTL, row?.longest ?? 0);
+  // Activation files count: a key that signed one must stay published until the file expires.
+  const [row] = await db
+    .select({ longest: max(plans.offlineTokenTtlSeconds), longestFileDays: max(plans.airGappedTtlDays) })
+    .from(plans);
+  return Math.max(env().OFFLINE_TOKEN_TTL, row?.longest ?? 0, ((row?.longestFileDays ?? 0) * DAY_MS) / 1000);
 }

@@ -3,12 +3,13 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import { Button, Card, ConfirmDialog, Field, errorMessage, inputClass, mutedClass } from "@/app/_components";
+import { ActivationFileForm } from "@/app/_components/activation-file-form";
 import { useTRPC } from "@/app/_trpc/client";
 import type { LicenseDetail } from "../_parts/types";
 import { MutationError, partsCss as css } from "../_parts/ui";
 
 type Dialog = "suspend" | "reinstate" | "revoke" | "reset" | "rotate" | "resend";
-type Form = "extend" | "seats" | "plan";
+type Form = "extend" | "seats" | "plan" | "file";
 
 /**
  * Everything an admin can do to a license. Destructive actions (suspend, revoke, reset, rotate) ask first;
@@ -91,6 +92,9 @@ export function LicenseActions({ detail, onRotated }: { detail: LicenseDetail; o
           <Button onClick={() => open("reset")} disabled={detail.activations.length === 0}>
             Reset devices
           </Button>
+          <Button onClick={() => openForm("file")} aria-expanded={form === "file"}>
+            Activation file
+          </Button>
           <Button onClick={() => open("rotate")}>Rotate key</Button>
           <Button onClick={() => open("resend")}>Resend email</Button>
         </div>
@@ -103,6 +107,7 @@ export function LicenseActions({ detail, onRotated }: { detail: LicenseDetail; o
       {form === "extend" && <ExtendForm detail={detail} onDone={finished("The expiry was changed.")} />}
       {form === "seats" && <SeatsForm detail={detail} onDone={finished("The seats were changed.")} />}
       {form === "plan" && <PlanForm detail={detail} onDone={finished("The plan was changed.")} />}
+      {form === "file" && <FileForm detail={detail} onDone={refresh} />}
 
       <ConfirmDialog
         open={dialog !== null}
@@ -188,6 +193,24 @@ const DIALOGS: Record<Dialog, { title: string; confirm: string; danger: boolean;
     body: (d) => <p>The customer ({d.customer.email}) gets the license email with the current key.</p>,
   },
 };
+
+/** A seat for a machine that never goes online; the file downloads at once (the list of devices then shows it). */
+function FileForm({ detail, onDone }: { detail: LicenseDetail; onDone: () => void }) {
+  const trpc = useTRPC();
+  const make = useMutation(trpc.licenses.activationFile.mutationOptions({ onSuccess: onDone }));
+  return (
+    <div className={css.inlineForm}>
+      <ActivationFileForm
+        idPrefix="admin-file"
+        create={{
+          mutate: (input, opts) => make.mutate({ id: detail.license.id, ...input }, opts),
+          isPending: make.isPending,
+          error: make.error,
+        }}
+      />
+    </div>
+  );
+}
 
 function ExtendForm({ detail, onDone }: { detail: LicenseDetail; onDone: () => void }) {
   const trpc = useTRPC();

@@ -127,6 +127,8 @@ function PlanFacts({ detail: d }: { detail: Detail }) {
         <dd>
           {d.plan.heartbeatWindowSeconds ? `devices silent for ${durationText(d.plan.heartbeatWindowSeconds)} free their seat` : "seats never lapse"}
         </dd>
+        <dt>Activation files</dt>
+        <dd>{d.plan.airGappedTtlDays ? `valid ${d.plan.airGappedTtlDays} days (never past the expiry)` : "off (set the plan's activation file lifetime)"}</dd>
       </dl>
     </Card>
   );
@@ -222,7 +224,9 @@ function Activations({ detail: d }: { detail: Detail }) {
               <td data-label="Name">{a.name ?? "—"}</td>
               <td data-label="Platform">{a.platform ?? "—"}</td>
               <td data-label="Activated" className={css.nowrap}>{formatDate(a.createdAt)}</td>
-              <td data-label="Last seen" className={css.nowrap}>{formatRelative(a.lastSeenAt)}</td>
+              <td data-label="Last seen" className={css.nowrap}>
+                {a.airGapped ? "Air-gapped (activation file)" : formatRelative(a.lastSeenAt)}
+              </td>
               <td>
                 <Button size="small" onClick={() => setTarget(a)}>
                   Deactivate
