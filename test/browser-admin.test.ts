@@ -141,6 +141,24 @@ describe("the admin app in a browser", () => {
     await page.getByRole("link", { name: "Open the license" }).click();
     await page.waitForURL(/\/admin\/licenses\/[0-9a-f-]{36}$/);
     licensePath = new URL(page.url()).pathname;
+
+    // Lowering seats below the devices in use says, before saving, which devices the seat rule frees.
+    for (const fingerprint of ["desk", "laptop"]) {
+      expect((await app.post("/api/v1/licenses/activate", { key, fingerprint })).status).toBe(201);
+    }
+    await page.reload();
+    await page.getByRole("button", { name: "Change seats" }).click();
+    const seats = page.getByLabel("Seats (devices at once)");
+    await expect.poll(() => page.getByText("2 in use now.").count()).toBe(1);
+    await seats.fill("1");
+    await page.getByText("2 in use now. Saving 1 frees the device seen least recently.").waitFor();
+    await seats.fill("3");
+    await page.getByText(/^2 in use now\.$/).waitFor();
+    // Back as the later steps expect it: no device yet.
+    for (const fingerprint of ["desk", "laptop"]) {
+      expect((await app.post("/api/v1/licenses/deactivate", { key, fingerprint })).status).toBe(200);
+    }
+    await page.reload();
   });
 
   it("finds the license by the start of the customer's email, in any case", async () => {

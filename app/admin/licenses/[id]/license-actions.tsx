@@ -256,7 +256,7 @@ function SeatsForm({ detail, onDone }: { detail: LicenseDetail; onDone: () => vo
         change.mutate({ id: detail.license.id, seats: Number(seats) });
       }}
     >
-      <Field label="Seats (devices at once)" htmlFor="seats" hint={`${detail.activations.length} in use now.`}>
+      <Field label="Seats (devices at once)" htmlFor="seats" hint={seatsHint(detail.activations.length, Number(seats))}>
         <input id="seats" type="number" min={1} className={inputClass} value={seats} onChange={(e) => setSeats(e.target.value)} required />
       </Field>
       <MutationError error={change.error} />
@@ -311,4 +311,12 @@ function PlanForm({ detail, onDone }: { detail: LicenseDetail; onDone: () => voi
       </div>
     </form>
   );
+}
+
+/** The seat rule (server/domain/licensing/seats.ts), said before the admin applies it. */
+function seatsHint(inUse: number, seats: number): string {
+  const now = `${inUse} in use now.`;
+  if (!Number.isInteger(seats) || seats < 1 || seats >= inUse) return now;
+  const freed = inUse - seats;
+  return `${now} Saving ${seats} frees the ${freed === 1 ? "device" : `${freed} devices`} seen least recently.`;
 }
