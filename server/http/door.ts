@@ -6,7 +6,7 @@ import { sendWebResponse, toWebRequest } from "./web-bridge";
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 /** Set on every answer the door gives itself, so an operator (and a test) can tell which side answered. */
-export const ANSWERED_BY_HEADER = "keystead-answered-by";
+const ANSWERED_BY_HEADER = "keystead-answered-by";
 
 /**
  * What the door adds to its own answers that Next would have added to the same route's (next.config.mjs

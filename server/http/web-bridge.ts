@@ -41,6 +41,8 @@ function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
       });
       req.once("end", () => controller.close());
       req.once("error", (err) => controller.error(err));
+      // A client gone mid-body: the reader gets an error (a 400 nobody reads), not a wait that never ends.
+      req.once("close", () => req.complete || controller.error(new Error("the client closed the connection mid-body")));
     },
     pull() {
       req.resume();

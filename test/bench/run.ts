@@ -108,7 +108,8 @@ async function load(
  * One client calling in a loop over one keep-alive connection, each request sent when the previous answer
  * arrived: the latency a single copy of the software sees, in microseconds (autocannon rounds to whole ms).
  */
-async function singleClient(url: string, body: () => object, durationS: number): Promise<{ p50: number; p99: number; rps: number }> {
+type Single = { p50: number; p99: number; rps: number };
+async function singleClient(url: string, body: () => object, durationS: number): Promise<Single> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const latencies: number[] = [];
   const end = Date.now() + durationS * 1000;
@@ -131,7 +132,13 @@ async function singleClient(url: string, body: () => object, durationS: number):
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
   return { p50: at(0.5), p99: at(0.99), rps: latencies.length / durationS };
 }
-const fmtSingle = (l: { p50: number; p99: number; rps: number }) =>
+/** Like `combine`, for single-client rounds. */
+const combineSingle = (ls: Single[]): Single => ({
+  p50: Math.max(...ls.map((l) => l.p50)),
+  p99: Math.max(...ls.map((l) => l.p99)),
+  rps: ls.reduce((n, l) => n + l.rps, 0) / ls.length,
+});
+const fmtSingle = (l: Single) =>
   `${l.rps.toFixed(0).padStart(6)} req/s  p50 ${l.p50.toFixed(0).padStart(5)} us  p99 ${l.p99.toFixed(0).padStart(5)} us`;
 
 /** Transactions committed on the database at `url` so far (PostgreSQL publishes them within a second). */
@@ -196,12 +203,22 @@ async function main() {
       BENCH_ROUTES: "1",
       NEXT_DIST_DIR: "",
     });
-    let a: Load, v: Load, act: Load, v1: Awaited<ReturnType<typeof singleClient>>, idle: number, queriesPerRequest: number;
+    // (b) runs beside the app (idle while the app is measured, and the other way round), so its rounds can
+    // alternate with the app's and drift on a shared machine lands on both.
+    const bare = startProcess(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "test/bench/bare-server.ts"], {
+      DATABASE_URL: url,
+      PORT: String(barePort),
+      AUTH_SECRET,
+    });
+    let a: Load, b: Load, v: Load, act: Load, idle: number, queriesPerRequest: number;
+    let v1: Single, b1: Single;
     // Peak RSS while each route was under load: which side (Next or the door) the memory goes to.
     // RSS seldom shrinks, so the door's routes are also loaded alone first, before Next has taken any load.
     const peaks = { "door alone": 0, "(a)": 0, validate: 0, activate: 0 };
     try {
       await waitFor(`http://127.0.0.1:${appPort}/api/health`);
+      const bareUrl = `http://127.0.0.1:${barePort}/`;
+      await waitFor(bareUrl);
       const pid = pidOnPort(appPort);
       await new Promise((r) => setTimeout(r, 3000));
       idle = rssMb(pid);
@@ -213,40 +230,34 @@ async function main() {
       await load(validateUrl, validateBody(size), 3, { sampleRss: sample("door alone") });
       await load(activateUrl, activateBody, 3, { sampleRss: sample("door alone") });
       await load(echoUrl, validateBody(size), 3);
-      // Alternate the two in short rounds, so drift on a shared machine (a neighbour's burst, a slow minute)
-      // lands on both sides instead of on whichever ran second.
+      await load(bareUrl, validateBody(size), 3);
+      // Alternate in short rounds, so drift on a shared machine (a neighbour's burst, a slow minute) lands on
+      // every side instead of on whichever ran last.
       const rounds = 3;
       const as: Load[] = [];
+      const bs: Load[] = [];
       const vs: Load[] = [];
-      const commitsBefore = await commits(url);
+      const acts: Load[] = [];
+      const v1s: Single[] = [];
+      const b1s: Single[] = [];
+      let committed = 0;
       for (let r = 0; r < rounds; r++) {
         as.push(await load(echoUrl, validateBody(size), seconds / rounds, { sampleRss: sample("(a)") }));
+        bs.push(await load(bareUrl, validateBody(size), seconds / rounds));
+        // Every transaction PostgreSQL committed on this database during validate's rounds (its lookups, and
+        // the worker's few), per request: how far concurrent lookups were coalesced into shared queries.
+        const before = await commits(url);
         vs.push(await load(validateUrl, validateBody(size), seconds / rounds, { sampleRss: sample("validate") }));
+        committed += (await commits(url)) - before;
+        acts.push(await load(activateUrl, activateBody, seconds / rounds, { sampleRss: sample("activate") }));
+        b1s.push(await singleClient(bareUrl, validateBody(size), seconds / rounds / 2));
+        v1s.push(await singleClient(validateUrl, validateBody(size), seconds / rounds / 2));
       }
-      a = combine(as);
-      v = combine(vs);
-      // Every transaction PostgreSQL committed on this database meanwhile (validate's lookups, and the worker's
-      // few), per validate request: how far concurrent lookups were coalesced into shared queries.
-      queriesPerRequest = ((await commits(url)) - commitsBefore) / vs.reduce((n, l) => n + l.total, 0);
-      act = await load(activateUrl, activateBody, seconds, { sampleRss: sample("activate") });
-      v1 = await singleClient(validateUrl, validateBody(size), seconds / 2);
+      [a, b, v, act] = [combine(as), combine(bs), combine(vs), combine(acts)];
+      [v1, b1] = [combineSingle(v1s), combineSingle(b1s)];
+      queriesPerRequest = committed / v.total;
     } finally {
       stopProcess(app);
-    }
-
-    const bare = startProcess(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "test/bench/bare-server.ts"], {
-      DATABASE_URL: url,
-      PORT: String(barePort),
-      AUTH_SECRET,
-    });
-    let b: Load, b1: Awaited<ReturnType<typeof singleClient>>;
-    try {
-      const bareUrl = `http://127.0.0.1:${barePort}/`;
-      await waitFor(bareUrl);
-      await load(bareUrl, validateBody(size), 3);
-      b = await load(bareUrl, validateBody(size), seconds);
-      b1 = await singleClient(bareUrl, validateBody(size), seconds / 2);
-    } finally {
       stopProcess(bare);
     }
 
