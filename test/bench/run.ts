@@ -4,7 +4,8 @@
 //      token) under 32 connections against `npm start`'s process (the door in front of Next, web + worker),
 //      rate limits off, at 100,000 and 1,000,000 licenses, vs (a) a trivial POST route in the same app, which
 //      goes through Next (the framework's ceiling) and (b) a bare node:http server doing the same indexed
-//      lookup (the machine's ceiling). Also validate from a single client in a loop, against (b)'s.
+//      lookup (the machine's ceiling); activate also vs (c), activate's own statements over bare pg. Also
+//      validate from a single client in a loop, against (b)'s.
 //   3. Resident memory of the app (web + worker, one process) idle and under that load.
 // Options: BENCH_SIZES=100000,1000000  BENCH_SECONDS=10  DATABASE_URL=<server to create keystead_bench_<size> on>
 //          BENCH_PIN=1 (servers on core 0, load generator on core 1)  BENCH_SKIP_BUILD=1 (measure the current .next)
@@ -210,7 +211,7 @@ async function main() {
       PORT: String(barePort),
       AUTH_SECRET,
     });
-    let a: Load, b: Load, v: Load, act: Load, idle: number, queriesPerRequest: number;
+    let a: Load, b: Load, c: Load, v: Load, act: Load, idle: number, queriesPerRequest: number;
     let v1: Single, b1: Single;
     // Peak RSS while each route was under load: which side (Next or the door) the memory goes to.
     // RSS seldom shrinks, so the door's routes are also loaded alone first, before Next has taken any load.
@@ -231,6 +232,7 @@ async function main() {
       await load(activateUrl, activateBody, 3, { sampleRss: sample("door alone") });
       await load(echoUrl, validateBody(size), 3);
       await load(bareUrl, validateBody(size), 3);
+      await load(`${bareUrl}activate`, activateBody, 3);
       // Alternate in short rounds, so drift on a shared machine (a neighbour's burst, a slow minute) lands on
       // every side instead of on whichever ran last.
       const rounds = 3;
@@ -238,6 +240,7 @@ async function main() {
       const bs: Load[] = [];
       const vs: Load[] = [];
       const acts: Load[] = [];
+      const cs: Load[] = [];
       const v1s: Single[] = [];
       const b1s: Single[] = [];
       let committed = 0;
@@ -250,10 +253,11 @@ async function main() {
         vs.push(await load(validateUrl, validateBody(size), seconds / rounds, { sampleRss: sample("validate") }));
         committed += (await commits(url)) - before;
         acts.push(await load(activateUrl, activateBody, seconds / rounds, { sampleRss: sample("activate") }));
+        cs.push(await load(`${bareUrl}activate`, activateBody, seconds / rounds));
         b1s.push(await singleClient(bareUrl, validateBody(size), seconds / rounds / 2));
         v1s.push(await singleClient(validateUrl, validateBody(size), seconds / rounds / 2));
       }
-      [a, b, v, act] = [combine(as), combine(bs), combine(vs), combine(acts)];
+      [a, b, c, v, act] = [combine(as), combine(bs), combine(cs), combine(vs), combine(acts)];
       [v1, b1] = [combineSingle(v1s), combineSingle(b1s)];
       queriesPerRequest = committed / v.total;
     } finally {
@@ -267,6 +271,8 @@ async function main() {
     console.log(`    activate (door, again)  : ${fmt(act)}`);
     console.log(`    validate / (b): throughput ${pct(v.rps, b.rps, 50)}, p99 ${times(v.p99, b.p99, 2)}`);
     console.log(`    activate / (b): throughput ${pct(act.rps, b.rps, 30)}`);
+    console.log(`(c) bare activate (same SQL): ${fmt(c)}`);
+    console.log(`    activate / (c): throughput ${((act.rps / c.rps) * 100).toFixed(0)}%, p99 ${(act.p99 / c.p99).toFixed(2)}x`);
     console.log(`    validate / (a): throughput ${((v.rps / a.rps) * 100).toFixed(0)}%, p99 ${(v.p99 / a.p99).toFixed(2)}x`);
     console.log(`(b) single client in a loop : ${fmtSingle(b1)}`);
     console.log(`    validate, single client : ${fmtSingle(v1)}`);
