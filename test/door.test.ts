@@ -60,14 +60,49 @@ describe("the door", () => {
     await app?.stop();
   });
 
-  it("answers a page and a license route on the same port", async () => {
+  it("answers a license route itself and hands a page to Next, on the same port", async () => {
     const page = await fetch(`${app.url}/signin`);
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toMatch(/text\/html/);
     expect(await page.text()).toMatch(/<html/i);
+    expect(page.headers.get("keystead-answered-by")).toBeNull();
     const validate = await app.post("/api/v1/licenses/validate", { key: "AAAAA-AAAAA-AAAAA-AAAAA-AAAAA" });
     expect(validate.status).toBe(200);
     expect(validate.body).toMatchObject({ valid: false, code: "NOT_FOUND" });
+    expect(validate.headers.get("keystead-answered-by")).toBe("door");
+    expect(validate.headers.get("keystead-signature")).toMatch(/^kid="/);
+    expect(validate.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  it("answers every public license route and its other methods itself; the rest of /api goes to Next", async () => {
+    const ownRoutes = [
+      ["POST", "/api/v1/licenses/activate"],
+      ["POST", "/api/v1/licenses/deactivate"],
+      ["POST", "/api/v1/licenses/heartbeat"],
+      ["POST", "/api/v1/licenses/validate?from=query"],
+      ["GET", "/api/v1/jwks"],
+      ["GET", "/.well-known/jwks.json"],
+      ["GET", "/api/v1/licenses/validate"],
+      ["DELETE", "/api/v1/jwks"],
+    ];
+    for (const [method, route] of ownRoutes) {
+      const res = await fetch(app.url + route, { method, headers: { "content-type": "application/json" }, body: method === "POST" ? "{}" : undefined });
+      expect(res.headers.get("keystead-answered-by"), `${method} ${route}`).toBe("door");
+      expect(res.status, `${method} ${route}`).toBeLessThan(500);
+    }
+    const wrongMethod = await app.get("/api/v1/licenses/validate");
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get("allow")).toBe("POST");
+    expect(wrongMethod.body.error.code).toBe("METHOD_NOT_ALLOWED");
+    const jwks = await app.get("/.well-known/jwks.json");
+    expect(jwks.body.keys.length).toBeGreaterThan(0);
+    expect(jwks.headers.get("cache-control")).toBe("public, max-age=60");
+
+    // Next's own: the rest of the API, and any path that is not exactly a license route's.
+    for (const route of ["/api/health", "/api/v1/licenses/validate/", "/api/v1/licenses/nope"]) {
+      const res = await fetch(app.url + route, { redirect: "manual" });
+      expect(res.headers.get("keystead-answered-by"), route).toBeNull();
+    }
   });
 
   it("boots once per process: instrumentation (migrations, worker) ran exactly once behind the door", async () => {

@@ -9,6 +9,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import next from "next";
 import { EnvError, env, type Env } from "@/server/env";
+import { doorRoutes } from "@/server/rest/license-routes";
 import { createDoor } from "./door";
 import { runShutdownHooks } from "./shutdown";
 
@@ -87,14 +88,15 @@ async function main() {
   if (!dev) useStandaloneConfig(dir);
   const hostname = args.hostname;
   const app = next({ dev, dir, hostname: hostname ?? "localhost", port: settings.PORT });
-  const server = createDoor({ trustProxy: settings.TRUST_PROXY, next: app.getRequestHandler() });
+  const server = createDoor({ trustProxy: settings.TRUST_PROXY, next: app.getRequestHandler(), routes: doorRoutes });
   server.on("error", (err) => {
     console.error(`[keystead] cannot listen on port ${settings.PORT}: ${err.message}`);
     process.exit(1);
   });
   closeOnSignals(server, app);
 
-  // Runs instrumentation.ts (settings, migrations, signing key, worker) before a single request is taken.
+  // Runs instrumentation.ts (settings, migrations, signing key, worker) before a single request is taken, the
+  // door's own license routes included: they use the pool, keys and counters boot set up (on globalThis).
   await app.prepare();
   attachUpgradeHandler(app, server);
   server.listen(settings.PORT, hostname, () => {

@@ -115,11 +115,15 @@ export function publicGetRoute(handler: (req: Request) => Promise<RestResult>) {
   };
 }
 
+export type RouteHandler = (req: Request) => Promise<Response>;
+/** A route's handler per method, as Next's route files export them. */
+export type RouteMethods = Record<"GET" | "POST" | "PUT" | "PATCH" | "DELETE", RouteHandler>;
+
 /**
  * Handlers for the methods a route does not serve, so they get the contract's error body too:
- * `export const { GET, PUT, PATCH, DELETE } = methodNotAllowed("POST")`.
+ * `{ ...methodNotAllowed("POST"), POST: publicJsonRoute(...) }`.
  */
-export function methodNotAllowed(...allowed: string[]) {
+export function methodNotAllowed(...allowed: string[]): RouteMethods {
   const handler = async (req: Request) =>
     errorResponse("METHOD_NOT_ALLOWED", `${req.method} is not supported here; use ${allowed.join(" or ")}.`, 405, {
       headers: { Allow: allowed.join(", ") },

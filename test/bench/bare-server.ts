@@ -1,6 +1,9 @@
 // Baseline (b) of the validate benchmark, the machine's ceiling: a bare node:http server that parses the same
 // JSON body and does the same indexed lookup (license by key hash, with plan, product and activation count) over
 // node-postgres with a named prepared statement. No framework, no validation, no rate limiting.
+// POST /activate is baseline (c), activate's ceiling: the same statements as an activation of a machine already
+// activated (lock the license, count its seats, write last-seen, commit) and one Ed25519 signature.
+import crypto from "node:crypto";
 import http from "node:http";
 import { Pool } from "pg";
 import { hashLicenseKey } from "@/server/domain/licensing/license-key";
@@ -15,6 +18,34 @@ const LOOKUP = `
     from licenses l join plans p on p.id = l.plan_id join products pr on pr.id = p.product_id
    where l.key_hash = $1`;
 
+const LOCK = `
+  select l.id, l.status, l.expires_at, l.max_activations, p.slug as plan, p.entitlements, pr.slug as product
+    from licenses l join plans p on p.id = l.plan_id join products pr on pr.id = p.product_id
+   where l.key_hash = $1 for update of l`;
+const SEATS = `select count(*)::int as used, (array_agg(id) filter (where fingerprint = $2))[1] as existing
+                 from activations where license_id = $1`;
+const TOUCH = `update activations set last_seen_at = now() where id = $1 returning id, fingerprint, last_seen_at`;
+const signingKey = crypto.generateKeyPairSync("ed25519").privateKey;
+
+async function activate(key: string, fingerprint: string) {
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    const { rows: [license] } = await client.query({ name: "bare_lock", text: LOCK, values: [hashLicenseKey(key) ?? ""] });
+    if (!license) throw new Error("no such license");
+    const { rows: [seats] } = await client.query({ name: "bare_seats", text: SEATS, values: [license.id, fingerprint] });
+    const { rows: [activation] } = await client.query({ name: "bare_touch", text: TOUCH, values: [seats.existing] });
+    await client.query("commit");
+    const claims = Buffer.from(JSON.stringify({ license, activation, used: seats.used }));
+    return { license, activation, token: crypto.sign(null, claims, signingKey).toString("base64url") };
+  } catch (err) {
+    await client.query("rollback");
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
 http
   .createServer((req, res) => {
     if (req.method === "GET") {
@@ -25,7 +56,12 @@ http
     req.on("data", (c) => (body += c));
     req.on("end", async () => {
       try {
-        const { key } = JSON.parse(body);
+        const { key, fingerprint } = JSON.parse(body);
+        if (req.url === "/activate") {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify(await activate(String(key), String(fingerprint))));
+          return;
+        }
         const hash = hashLicenseKey(String(key)) ?? "";
         const { rows } = await pool.query({ name: "bare_lookup", text: LOOKUP, values: [hash] });
         const row = rows[0];

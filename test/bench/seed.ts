@@ -100,6 +100,28 @@ export async function seedLicenses(url: string, total: number, log = console.log
   }
 }
 
+/** The fingerprint of the one machine activated on each of the first licenses (`seedActivations`). */
+export const BENCH_FINGERPRINT = "bench-machine";
+
+/**
+ * Activates BENCH_FINGERPRINT on benchmark licenses 0..count-1 (idempotent), so the bench's activate calls
+ * are the common case of a machine activating again: a last-seen write and a fresh token.
+ */
+export async function seedActivations(url: string, count: number) {
+  const pool = createPool(url, 1);
+  try {
+    const emails = Array.from({ length: count }, (_, i) => `bench-${i}@example.com`);
+    await pool.query(
+      `insert into activations (license_id, fingerprint)
+       select l.id, $2 from licenses l join customers c on c.id = l.customer_id where c.email = any($1::text[])
+       on conflict (license_id, fingerprint) do nothing`,
+      [emails, BENCH_FINGERPRINT],
+    );
+  } finally {
+    await pool.end();
+  }
+}
+
 if (require.main === module) {
   const total = Number(process.argv[2] ?? 100_000);
   const url = process.argv[3] ?? process.env.DATABASE_URL;

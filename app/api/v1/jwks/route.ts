@@ -1,14 +1,7 @@
-// GET /api/v1/jwks (also /.well-known/jwks.json): every public key whose tokens may still be valid.
-import { db } from "@/server/db/client";
-import { publishedKeys } from "@/server/domain/tokens/keyring";
-import { methodNotAllowed, publicGetRoute } from "@/server/rest/handler";
+// GET /api/v1/jwks (also /.well-known/jwks.json): defined in server/rest/license-routes.ts, which the door
+// (server/http/door.ts) answers itself; this file serves it to a request that reaches Next some other way.
+import { jwksRoute } from "@/server/rest/license-routes";
 
 export const dynamic = "force-dynamic";
 
-export const GET = publicGetRoute(async () => ({
-  body: { keys: await publishedKeys(db()) },
-  // Short: a verifier that meets an unknown kid after a rotation should find the new key soon.
-  headers: { "Cache-Control": "public, max-age=60" },
-}));
-
-export const { POST, PUT, PATCH, DELETE } = methodNotAllowed("GET");
+export const { GET, POST, PUT, PATCH, DELETE } = jwksRoute;

@@ -1,16 +1,7 @@
-// POST /api/v1/licenses/activate: 201 new activation, 200 when this machine was already activated.
-import { db } from "@/server/db/client";
-import { activateLicense } from "@/server/domain/licensing/activate";
-import { ActivateLicenseInput } from "@/server/domain/licensing/inputs";
-import { countUsage } from "@/server/domain/usage/counter";
-import { methodNotAllowed, publicJsonRoute } from "@/server/rest/handler";
+// POST /api/v1/licenses/activate: defined in server/rest/license-routes.ts, which the door (server/http/door.ts)
+// answers itself; this file serves it to a request that reaches Next some other way.
+import { activateRoute } from "@/server/rest/license-routes";
 
 export const dynamic = "force-dynamic";
 
-export const POST = publicJsonRoute({ name: "activate", input: ActivateLicenseInput, key: (i) => i.key }, async (input) => {
-  const { status, ...body } = await activateLicense(db(), input);
-  if (status === 201) countUsage("activations", db);
-  return { status, body };
-});
-
-export const { GET, PUT, PATCH, DELETE } = methodNotAllowed("POST");
+export const { POST, GET, PUT, PATCH, DELETE } = activateRoute;

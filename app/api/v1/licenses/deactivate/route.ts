@@ -1,13 +1,7 @@
-// POST /api/v1/licenses/deactivate: frees this machine's seat.
-import { db } from "@/server/db/client";
-import { deactivateLicense } from "@/server/domain/licensing/deactivate";
-import { DeactivateLicenseInput } from "@/server/domain/licensing/inputs";
-import { methodNotAllowed, publicJsonRoute } from "@/server/rest/handler";
+// POST /api/v1/licenses/deactivate: defined in server/rest/license-routes.ts, which the door (server/http/door.ts)
+// answers itself; this file serves it to a request that reaches Next some other way.
+import { deactivateRoute } from "@/server/rest/license-routes";
 
 export const dynamic = "force-dynamic";
 
-export const POST = publicJsonRoute({ name: "deactivate", input: DeactivateLicenseInput, key: (i) => i.key }, async (input) => ({
-  body: await deactivateLicense(db(), input),
-}));
-
-export const { GET, PUT, PATCH, DELETE } = methodNotAllowed("POST");
+export const { POST, GET, PUT, PATCH, DELETE } = deactivateRoute;
