@@ -26,9 +26,10 @@ RUN groupadd --system --gid 1001 keystead && useradd --system --uid 1001 --gid k
 # The traced node_modules and build; static assets are not part of the trace and must be copied beside it.
 COPY --from=build --chown=keystead:keystead /app/.next/standalone ./
 COPY --from=build --chown=keystead:keystead /app/.next/static ./.next/static
-# The door replaces the server.js Next writes: it owns the socket (the client's real address) and hands every
-# request to Next. It needs only `next` from the traced node_modules, and reads the build's config from
-# .next/required-server-files.json as Next's own standalone server.js would.
+# The door replaces the server.js Next writes: it owns the socket (the client's real address), answers the public
+# license routes itself and hands every other request to Next. It needs `next` and `pg` from the traced
+# node_modules (one pg for both, so one pool), and reads the build's config from .next/required-server-files.json
+# as Next's own standalone server.js would.
 COPY --from=build --chown=keystead:keystead /app/dist/server.js ./server.js
 # SQL migrations, applied at start-up by the same boot code the tests run (instrumentation.ts -> server/boot.ts).
 COPY --from=build --chown=keystead:keystead /app/drizzle ./drizzle
