@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type TestApp } from "./helpers/app";
-import { launchBrowser, newPerson, signInAsAdmin } from "./helpers/browser";
+import type { TestApp } from "./helpers/app";
+import { newPerson, signInAsAdmin, startBrowserApp, stopBrowserApp } from "./helpers/browser";
 import { makeCustomer, makeLicense, makePlan } from "./helpers/factories";
-import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
+import type { SmtpCatcher } from "./helpers/smtp-catcher";
 
 // The activation-file buttons in real Chromium against the built app: the admin's on the license page and the
 // customer's in the portal each download a file the SDK format names, and the device lists then say
@@ -16,15 +16,9 @@ let app: TestApp;
 let catcher: SmtpCatcher;
 let browser: Browser;
 beforeAll(async () => {
-  catcher = await startSmtpCatcher();
-  app = await startApp({ env: { SMTP_URL: catcher.url, ADMIN_EMAILS: ADMIN } });
-  browser = await launchBrowser();
+  ({ app, catcher, browser } = await startBrowserApp({ ADMIN_EMAILS: ADMIN }));
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await catcher?.stop();
-});
+afterAll(() => stopBrowserApp({ app, catcher, browser }));
 
 async function downloadFile(page: Page, fingerprint: string) {
   await page.getByLabel("Machine fingerprint").fill(fingerprint);

@@ -1,16 +1,17 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startApp, type TestApp } from "./helpers/app";
+import { eventually, type TestApp } from "./helpers/app";
 import {
   LAPTOP,
-  PHONE,
-  launchBrowser,
   newPerson,
   overflowsHorizontally,
+  PHONE,
   screenshot,
   signInAsAdmin,
+  startBrowserApp,
+  stopBrowserApp,
 } from "./helpers/browser";
-import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
+import type { SmtpCatcher } from "./helpers/smtp-catcher";
 
 // The admin app in real Chromium against the real built app: an admin signs in through the emailed link,
 // creates a product and a plan, issues a license, finds it by email, revokes it, and the public validate
@@ -24,17 +25,10 @@ const BUYER = "Grace.Hopper@example.com";
 let app: TestApp;
 let catcher: SmtpCatcher;
 let browser: Browser;
-
 beforeAll(async () => {
-  catcher = await startSmtpCatcher();
-  app = await startApp({ env: { SMTP_URL: catcher.url, ADMIN_EMAILS: ADMIN } });
-  browser = await launchBrowser();
+  ({ app, catcher, browser } = await startBrowserApp({ ADMIN_EMAILS: ADMIN }));
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await catcher?.stop();
-});
+afterAll(() => stopBrowserApp({ app, catcher, browser }));
 
 /**
  * Wider than a phone's screen. Measured against the device width, not innerWidth: a mobile browser widens its

@@ -1,18 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
-import { startApp, type TestApp } from "./helpers/app";
+import type { TestApp } from "./helpers/app";
 import {
-  LAPTOP,
-  PHONE,
   confirmSignIn,
-  launchBrowser,
+  LAPTOP,
   newPerson,
   overflowsHorizontally,
+  PHONE,
   screenshot,
   signInLinkIn,
+  startBrowserApp,
+  stopBrowserApp,
 } from "./helpers/browser";
 import { makeCustomer, makeLicense, makePlan, makeProduct } from "./helpers/factories";
-import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
+import type { SmtpCatcher } from "./helpers/smtp-catcher";
 
 // Real Chromium against the real built app: people sign in through the link they are emailed (caught by the
 // SMTP catcher), customers land in their portal, admins in the admin app. Screenshots of each page, on a
@@ -24,15 +25,9 @@ let app: TestApp;
 let catcher: SmtpCatcher;
 let browser: Browser;
 beforeAll(async () => {
-  catcher = await startSmtpCatcher();
-  app = await startApp({ env: { SMTP_URL: catcher.url, ADMIN_EMAILS: ADMIN } });
-  browser = await launchBrowser();
+  ({ app, catcher, browser } = await startBrowserApp({ ADMIN_EMAILS: ADMIN }));
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await catcher?.stop();
-});
+afterAll(() => stopBrowserApp({ app, catcher, browser }));
 
 /** Waits for the next email to `to` and returns the sign-in link in it. */
 async function linkFor(to: string, after: number): Promise<string> {

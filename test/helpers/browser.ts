@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import type { SmtpCatcher } from "./smtp-catcher";
+import { startApp, type TestApp } from "./app";
+import { startSmtpCatcher, type SmtpCatcher } from "./smtp-catcher";
 
 /**
  * Real Chromium for page tests: Debian's /usr/bin/chromium driven by playwright-core (which cannot download
@@ -13,6 +14,21 @@ export const SCREENSHOT_DIR = path.join(process.cwd(), "test-artifacts", "screen
 
 export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true } as const;
 export const LAPTOP = { viewport: { width: 1280, height: 800 } } as const;
+
+/** What a page test runs against: the built app mailing through an SMTP catcher, and Chromium. */
+export type BrowserApp = { app: TestApp; catcher: SmtpCatcher; browser: Browser };
+
+export async function startBrowserApp(env: Record<string, string>): Promise<BrowserApp> {
+  const catcher = await startSmtpCatcher();
+  const app = await startApp({ env: { SMTP_URL: catcher.url, ...env } });
+  return { app, catcher, browser: await launchBrowser() };
+}
+
+export async function stopBrowserApp(parts: Partial<BrowserApp>) {
+  await parts.browser?.close();
+  await parts.app?.stop();
+  await parts.catcher?.stop();
+}
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
