@@ -119,6 +119,13 @@ function subscriptionWorld(fake: FakeStripe, opts: { tag: string; priceId: strin
 }
 
 const ev = (about: string, type: string, object: Json) => ({ about, event: stripeEvent(type, object) });
+/** The first step most histories share: a paid checkout creates an active subscription and its first invoice. */
+const paidCheckout = (s0: { sub: Json; session: Json }, inv1: Json, name = "active"): HistoryStep => ({
+  name,
+  at: at("2031-01-01T00:10:00Z"),
+  objects: [s0.sub, s0.session, inv1],
+  events: [ev("session", "checkout.session.completed", s0.session), ev("sub", "customer.subscription.created", s0.sub), ev("inv1", "invoice.paid", inv1)],
+});
 const issued = (licenseId: string, sessionId: string): OwedEmail => ({
   email: { template: "license-issued", props: { licenseIds: [licenseId], checkoutSessionId: sessionId } },
 });
@@ -226,12 +233,7 @@ export function recoveredRenewal(fake: FakeStripe, priceId: string): History {
     sessionId: w.sessionId,
     issuesFrom: 0,
     steps: [
-      {
-        name: "active",
-        at: at("2031-01-01T00:10:00Z"),
-        objects: [s0.sub, s0.session, inv1],
-        events: [ev("session", "checkout.session.completed", s0.session), ev("sub", "customer.subscription.created", s0.sub), ev("inv1", "invoice.paid", inv1)],
-      },
+      paidCheckout(s0, inv1),
       {
         name: "payment failed",
         at: at("2031-02-01T01:00:00Z"),
@@ -335,12 +337,7 @@ export function pauseResume(fake: FakeStripe, priceId: string): History {
     sessionId: w.sessionId,
     issuesFrom: 0,
     steps: [
-      {
-        name: "active",
-        at: at("2031-01-01T00:10:00Z"),
-        objects: [s0.sub, s0.session, inv1],
-        events: [ev("session", "checkout.session.completed", s0.session), ev("sub", "customer.subscription.created", s0.sub), ev("inv1", "invoice.paid", inv1)],
-      },
+      paidCheckout(s0, inv1),
       { name: "paused", at: at("2031-01-10T00:00:00Z"), objects: [s1], events: [ev("sub", "customer.subscription.paused", s1), ev("sub", "customer.subscription.updated", s1)] },
       { name: "resumed", at: at("2031-01-20T00:10:00Z"), objects: [s2], events: [ev("sub", "customer.subscription.resumed", s2), ev("sub", "customer.subscription.updated", s2)] },
     ],
@@ -368,12 +365,7 @@ export function planChange(fake: FakeStripe, prices: { a: string; b: string }, p
     sessionId: w.sessionId,
     issuesFrom: 0,
     steps: [
-      {
-        name: "price A",
-        at: at("2031-01-01T00:10:00Z"),
-        objects: [s0.sub, s0.session, inv1],
-        events: [ev("session", "checkout.session.completed", s0.session), ev("sub", "customer.subscription.created", s0.sub), ev("inv1", "invoice.paid", inv1)],
-      },
+      paidCheckout(s0, inv1, "price A"),
       { name: "price B", at: at("2031-01-05T00:00:00Z"), objects: [s1], events: [ev("sub", "customer.subscription.updated", s1)] },
       { name: "quantity 2", at: at("2031-01-08T00:00:00Z"), objects: [s2], events: [ev("sub", "customer.subscription.updated", s2)] },
     ],
