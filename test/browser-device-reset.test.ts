@@ -154,7 +154,7 @@ describe("Website errors page", () => {
       expect((await report("Failed to fetch entitlements")).status).toBe(202);
       await admin.page.reload();
       const list = admin.page.getByRole("list", { name: "Website errors" });
-      await list.getByText("Failed to fetch entitlements").waitFor();
+      await list.getByText("Failed to fetch entitlements", { exact: true }).waitFor();
       const items = await list.getByRole("listitem").allInnerTexts();
       expect(items[0]).toContain("Failed to fetch entitlements");
       expect(items[1]).toContain("reading 'price'");
