@@ -19,9 +19,11 @@ export function DevicesResetEmail({ appUrl, license, removed }: DevicesResetEmai
         Your devices were reset
       </Heading>
       <Text style={styles.text}>
-        {`We approved your request: ${removed === 1 ? "the device" : `all ${removed} devices`} activated on this license ${
-          removed === 1 ? "was" : "were"
-        } deactivated. Enter your key in the app on the devices you use now to activate them again.`}
+        {removed === 0
+          ? "We approved your request and reset the license: no device was activated on it any more, so any device can activate it now."
+          : `We approved your request: ${removed === 1 ? "the device" : `all ${removed} devices`} activated on this license ${
+              removed === 1 ? "was" : "were"
+            } deactivated. Enter your key in the app on the devices you use now to activate them again.`}
       </Text>
       <LicenseFactsBlock license={license} />
       <ActionButton href={accountUrl(appUrl)}>See your licenses</ActionButton>
