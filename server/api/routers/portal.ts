@@ -24,7 +24,7 @@ import { createTRPCRouter, customerProcedure } from "../trpc";
  * only counts successful resets): a script cannot hammer the license lock or the operators' inbox.
  */
 async function limitResets(kind: string, customerId: string | null, headers: Headers) {
-  await limit(`portal-${kind}:ip:${addressFromDoor(headers)}`, 20);
+  await limit(`portal-${kind}:ip:${addressFromDoor(headers)}`, 60);
   if (customerId) await limit(`portal-${kind}:customer:${customerId}`, 5);
 }
 
