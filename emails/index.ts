@@ -48,6 +48,15 @@ export const TemplatePropsSchemas = {
   // The sign-in link is a secret: it is stored sealed (server/domain/secret-box.ts, purpose "sign-in-link")
   // and opened only at send time.
   "sign-in-link": z.object({ sealedUrl: z.string().min(1), expiresAt: z.iso.datetime() }),
+  // A portal change waiting for a click (a key replacement, another address proven): the link is sealed like
+  // the sign-in link (purpose "portal-confirm-link").
+  "portal-confirm": z.object({
+    purpose: z.enum(["rotate-key", "add-email"]),
+    sealedUrl: z.string().min(1),
+    expiresAt: z.iso.datetime(),
+    licenseId: z.uuid().nullish(),
+    email: z.string().max(320).nullish(),
+  }),
 } as const;
 
 export type TemplateName = keyof typeof TemplatePropsSchemas;

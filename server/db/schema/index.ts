@@ -18,3 +18,4 @@ export * from "./auth";
 export * from "./usage-daily";
 export * from "./reset-requests";
 export * from "./website-errors";
+export * from "./portal-links";

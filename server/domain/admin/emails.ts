@@ -15,6 +15,7 @@ import { PaymentFailedEmail, paymentFailedSubject } from "@/emails/payment-faile
 import { PlanChangedEmail, planChangedSubject } from "@/emails/plan-changed";
 import { RenewalReceiptEmail, renewalReceiptSubject } from "@/emails/renewal-receipt";
 import { SignInLinkEmail, signInLinkSubject } from "@/emails/sign-in-link";
+import { PortalConfirmEmail, portalConfirmSubject } from "@/emails/portal-confirm";
 import { TrialEndingEmail, trialEndingSubject } from "@/emails/trial-ending";
 import { EMAIL_STATUSES, emailOutbox, type EmailStatus } from "@/server/db/schema";
 import type { DbOrTx, Tx } from "@/server/db/client";
@@ -179,6 +180,10 @@ const PREVIEWS = {
   "sign-in-link": {
     element: () => createElement(SignInLinkEmail, SignInLinkEmail.PreviewProps),
     subject: () => signInLinkSubject(SignInLinkEmail.PreviewProps.appUrl),
+  },
+  "portal-confirm": {
+    element: () => createElement(PortalConfirmEmail, PortalConfirmEmail.PreviewProps),
+    subject: () => portalConfirmSubject(PortalConfirmEmail.PreviewProps),
   },
 } satisfies Record<TemplateName, { element: () => ReactElement; subject: () => string }>;
 

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { activations, customers, licenses, plans, products, resetRequests, type ResetRequestStatus } from "@/server/db/schema";
 import type { DbOrTx, Tx } from "@/server/db/client";
@@ -54,14 +54,20 @@ const licenseNotFound = () => new AppError("NOT_FOUND", "You have no license wit
 export async function requestManualReset(
   tx: Tx,
   actor: Actor,
-  input: { licenseId: string; customerId: string | null; message?: string; at: Date },
+  input: { licenseId: string; customerIds: string[]; message?: string; at: Date },
 ): Promise<{ requestId: string; created: boolean; notified: number }> {
-  if (!input.customerId) throw licenseNotFound();
+  if (input.customerIds.length === 0) throw licenseNotFound();
   const [found] = await tx
-    .select({ id: licenses.id, status: licenses.status, lastResetAt: licenses.lastResetAt, cooldownDays: plans.resetCooldownDays })
+    .select({
+      id: licenses.id,
+      customerId: licenses.customerId,
+      status: licenses.status,
+      lastResetAt: licenses.lastResetAt,
+      cooldownDays: plans.resetCooldownDays,
+    })
     .from(licenses)
     .innerJoin(plans, eq(plans.id, licenses.planId))
-    .where(and(eq(licenses.id, input.licenseId), eq(licenses.customerId, input.customerId)))
+    .where(and(eq(licenses.id, input.licenseId), inArray(licenses.customerId, input.customerIds)))
     .for("update", { of: licenses });
   if (!found) throw licenseNotFound();
   if (found.status === "revoked") throw new AppError("INVALID_STATE", "A revoked license cannot be reset.", { status: found.status });
@@ -72,7 +78,7 @@ export async function requestManualReset(
 
   const [created] = await tx
     .insert(resetRequests)
-    .values({ licenseId: found.id, customerId: input.customerId, message: input.message?.trim() || null, createdAt: input.at })
+    .values({ licenseId: found.id, customerId: found.customerId, message: input.message?.trim() || null, createdAt: input.at })
     .onConflictDoNothing()
     .returning({ id: resetRequests.id });
   if (!created) {
