@@ -44,6 +44,8 @@ export const TemplatePropsSchemas = {
   // The sign-in link is a secret: it is stored sealed (server/domain/secret-box.ts, purpose "sign-in-link")
   // and opened only at send time.
   "sign-in-link": z.object({ sealedUrl: z.string().min(1), expiresAt: z.iso.datetime() }),
+  // The trial confirm link is a secret too (purpose "trial-link", server/domain/shop/trials.ts).
+  "trial-link": z.object({ sealedUrl: z.string().min(1), planId: z.uuid(), expiresAt: z.iso.datetime() }),
 } as const;
 
 export type TemplateName = keyof typeof TemplatePropsSchemas;

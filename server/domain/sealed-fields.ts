@@ -43,7 +43,15 @@ export const SEALED_FIELDS: SealedField[] = [
     purpose: "sign-in-link",
     table: emailOutbox,
     id: emailOutbox.id,
-    sealed: sql`${emailOutbox.props}->>'sealedUrl'`,
+    sealed: sql`case when ${emailOutbox.template} = 'sign-in-link' then ${emailOutbox.props}->>'sealedUrl' end`,
+    write: (v) => ({ props: sql`jsonb_set(${emailOutbox.props}, '{sealedUrl}', to_jsonb(${v}::text))` }),
+  },
+  {
+    name: "email_outbox.props.sealedUrl (trial links)",
+    purpose: "trial-link",
+    table: emailOutbox,
+    id: emailOutbox.id,
+    sealed: sql`case when ${emailOutbox.template} = 'trial-link' then ${emailOutbox.props}->>'sealedUrl' end`,
     write: (v) => ({ props: sql`jsonb_set(${emailOutbox.props}, '{sealedUrl}', to_jsonb(${v}::text))` }),
   },
 ];

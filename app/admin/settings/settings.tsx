@@ -24,6 +24,7 @@ import {
 import { useTRPC } from "@/app/_trpc/client";
 import type { RouterOutputs } from "../licenses/_parts/types";
 import { durationText, MutationError, SecretOnce, partsCss as css } from "../licenses/_parts/ui";
+import { ShopSettings } from "./shop-settings";
 
 export function Settings() {
   return (
@@ -34,6 +35,7 @@ export function Settings() {
       />
       <div className={css.stack}>
         <Integrations />
+        <ShopSettings />
         <SigningKeys />
         <ApiTokens />
       </div>

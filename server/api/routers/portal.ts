@@ -8,6 +8,7 @@ import {
   revealCustomerLicenseKey,
 } from "@/server/domain/licensing/portal";
 import { ActivationFileInput, createActivationFile } from "@/server/domain/licensing/activation-file";
+import { createBillingPortalSession, customerBilling } from "@/server/domain/billing/customer-billing";
 import { createTRPCRouter, customerProcedure } from "../trpc";
 
 /**
@@ -36,6 +37,10 @@ export const portalRouter = createTRPCRouter({
   activationFile: customerProcedure.input(PortalLicenseInput.extend(ActivationFileInput.shape)).mutation(({ ctx, input: { licenseId, ...body } }) =>
     createActivationFile(ctx.db, customerActor(ctx.customerId), { ...body, licenseId, customerId: ctx.customerId }),
   ),
+  // Payments and invoices tied to the customer's own licenses, and whether "Manage billing" can open.
+  billing: customerProcedure.query(({ ctx }) => customerBilling(ctx.db, ctx.customerId)),
+  // Stripe's customer portal for the customer's own Stripe customer (from the session, never from input).
+  manageBilling: customerProcedure.mutation(({ ctx }) => createBillingPortalSession(ctx.db, ctx.customerId)),
   resendLicenseEmail: customerProcedure.input(PortalLicenseInput).mutation(({ ctx, input }) =>
     ctx.db.transaction((tx) =>
       resendCustomerLicenseEmail(tx, customerActor(ctx.customerId), {

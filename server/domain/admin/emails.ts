@@ -13,6 +13,7 @@ import { PaymentFailedEmail, paymentFailedSubject } from "@/emails/payment-faile
 import { PlanChangedEmail, planChangedSubject } from "@/emails/plan-changed";
 import { RenewalReceiptEmail, renewalReceiptSubject } from "@/emails/renewal-receipt";
 import { SignInLinkEmail, signInLinkSubject } from "@/emails/sign-in-link";
+import { TrialLinkEmail, trialLinkSubject } from "@/emails/trial-link";
 import { TrialEndingEmail, trialEndingSubject } from "@/emails/trial-ending";
 import { EMAIL_STATUSES, emailOutbox, type EmailStatus } from "@/server/db/schema";
 import type { DbOrTx, Tx } from "@/server/db/client";
@@ -169,6 +170,10 @@ const PREVIEWS = {
   "sign-in-link": {
     element: () => createElement(SignInLinkEmail, SignInLinkEmail.PreviewProps),
     subject: () => signInLinkSubject(SignInLinkEmail.PreviewProps.appUrl),
+  },
+  "trial-link": {
+    element: () => createElement(TrialLinkEmail, TrialLinkEmail.PreviewProps),
+    subject: () => trialLinkSubject(TrialLinkEmail.PreviewProps),
   },
 } satisfies Record<TemplateName, { element: () => ReactElement; subject: () => string }>;
 
