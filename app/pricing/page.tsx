@@ -3,6 +3,7 @@ import { db } from "@/server/db/client";
 import { formatAmount, intervalText } from "@/server/domain/shop/prices";
 import { loadStorefront, type StorefrontPlan } from "@/server/domain/shop/storefront";
 import { ShopFrame } from "./shop-frame";
+import { BuyForm } from "./buy-form";
 import { TrialForm } from "./trial-form";
 import css from "./shop.module.css";
 
@@ -81,12 +82,12 @@ function PlanCard({ plan, productName }: { plan: StorefrontPlan; productName: st
           ) : (
             <div className={css.unavailable}>Price unavailable right now</div>
           )}
-          <form method="post" action="/api/v1/checkout">
-            <input type="hidden" name="price" value={p.priceId} />
-            <button type="submit" className={css.buy} aria-label={`Buy ${productName} ${plan.name}${p.price?.interval ? ` (billed ${intervalText(p.price).replace("/ ", "every ")})` : ""}`}>
-              {p.price?.mode === "subscription" ? "Subscribe" : "Buy now"}
-            </button>
-          </form>
+          <BuyForm
+            priceId={p.priceId}
+            label={p.price?.mode === "subscription" ? "Subscribe" : "Buy now"}
+            // The visible words first (label in name), then which plan and how it is billed.
+            ariaLabel={`${p.price?.mode === "subscription" ? "Subscribe" : "Buy now"}: ${productName} ${plan.name}${p.price?.interval ? `, billed ${intervalText(p.price).replace("/ ", "every ")}` : ""}`}
+          />
         </div>
       ))}
       <ul className={css.features}>

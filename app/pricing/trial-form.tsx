@@ -19,7 +19,7 @@ export function TrialForm({ plan, trialDays, planLabel }: { plan: string; trialD
           setOpen(true);
           setTimeout(() => input.current?.focus(), 0);
         }}
-        aria-label={`Start a ${trialDays}-day free trial of ${planLabel}`}
+        aria-label={`Start ${trialDays}-day free trial: ${planLabel}`}
       >
         {`Start ${trialDays}-day free trial`}
       </button>

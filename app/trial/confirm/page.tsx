@@ -6,7 +6,7 @@ import { ConfirmTrial } from "./confirm-trial";
 import css from "@/app/pricing/shop.module.css";
 
 export const dynamic = "force-dynamic";
-export const metadata: Metadata = { title: "Start your free trial", robots: { index: false }, referrer: "no-referrer" };
+export const metadata: Metadata = { title: "Start your free trial", robots: { index: false }, referrer: "same-origin" };
 
 type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
