@@ -292,8 +292,27 @@ describe("portal billing", () => {
     expect(opened.url).toBe(`${fake.url}/billing/${payer!.stripeCustomerId}`);
     expect(fake.portalSessions.at(-1)).toMatchObject({ customer: payer!.stripeCustomerId, return_url: `${app.url}/portal` });
 
+    // An invoice of the payer's license (with Stripe's hosted page) and one of another customer's.
+    const [payerLicense] = await db().select().from(licenses).where(eq(licenses.customerId, payer!.id));
+    const stranger = await makeLicense(db(), { customerId: other.id });
+    const invoice = (licenseId: string, id: string) => ({
+      kind: "subscription_invoice" as const,
+      stripeInvoiceId: id,
+      licenseId,
+      status: "paid",
+      amount: 900,
+      currency: "usd",
+      hostedInvoiceUrl: `https://invoice.stripe.com/i/${id}`,
+      observedAt: new Date(),
+    });
+    await db().insert(payments).values([invoice(payerLicense!.id, "in_test_payer"), invoice(stranger.license.id, "in_test_other")]);
+    const withInvoice = await mine.portal.billing();
+    expect(withInvoice.payments.map((p) => p.hostedInvoiceUrl ?? "none").sort()).toEqual(["https://invoice.stripe.com/i/in_test_payer", "none"]);
+
     const theirs = caller(session(other.email, other.id));
-    expect(await theirs.portal.billing()).toEqual({ canManage: false, payments: [] });
+    const theirBilling = await theirs.portal.billing();
+    expect(theirBilling.canManage).toBe(false);
+    expect(theirBilling.payments.map((p) => p.hostedInvoiceUrl)).toEqual(["https://invoice.stripe.com/i/in_test_other"]);
     const asked = fake.portalSessions.length;
     expect(await appCode(theirs.portal.manageBilling())).toBe("NOT_FOUND");
     expect(fake.portalSessions.length).toBe(asked);

@@ -31,7 +31,7 @@ export function Settings() {
     <>
       <PageHeader
         title="Settings"
-        description="Stripe and email wiring, the keys that sign offline tokens, and API tokens for the management API. Settings themselves live in the environment."
+        description="Stripe and email wiring, the shop's look and rules, the keys that sign offline tokens, and API tokens for the management API. Other settings live in the environment."
       />
       <div className={css.stack}>
         <Integrations />
