@@ -109,6 +109,13 @@ const EnvSchema = z
       return days;
     }),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /** Seconds a price read from Stripe is shown on the pricing page before it is read again. */
+    PRICE_CACHE_TTL_SECONDS: intSetting(600, 1),
+    /**
+     * Seconds after our checkout created a session before its success page stops waiting for the webhook and
+     * reads the session from Stripe itself (the same issuing path the webhook takes).
+     */
+    CHECKOUT_HEAL_AFTER_SECONDS: intSetting(15, 1),
   })
   .superRefine((env, ctx) => {
     if (!env.AUTH_SECRET && !usesDevelopmentSecret(env.NODE_ENV)) {

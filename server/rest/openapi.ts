@@ -27,6 +27,8 @@ import {
   ResetByUserIdInput,
   UserEntitlements,
 } from "@/server/domain/integrations/key-commander";
+import { CheckoutSessionStatus, CreateCheckoutInput, CreateCheckoutOutput } from "@/server/domain/shop/checkout";
+import { ConfirmTrialInput, ConfirmTrialOutput, RequestTrialInput, RequestTrialOutput } from "@/server/domain/shop/trials";
 
 /**
  * GET /api/v1/openapi.json: the OpenAPI 3.1 document of the public license routes and the management API.
@@ -242,7 +244,7 @@ type Operation = {
   path: string;
   operationId: string;
   summary: string;
-  tag: "licenses" | "keys" | "system" | "admin" | "internal";
+  tag: "licenses" | "keys" | "system" | "admin" | "internal" | "shop";
   admin?: boolean;
   body?: z.ZodType;
   /** The body may be left out entirely. */
@@ -461,7 +463,54 @@ const operations: Operation[] = [
   // Key Commander compatibility (the Signal Lynx storefront template): header X-Internal-API-Key = INTERNAL_API_KEY;
   // 404 for all of them while INTERNAL_API_KEY is unset. Errors here are the template's { detail } shape.
   ...keyCommanderOperations(),
+  ...shopOperations(),
 ];
+
+/** The storefront's routes (the pricing page's Buy and trial buttons, the success page's polling). */
+function shopOperations(): Operation[] {
+  return [
+    {
+      method: "post",
+      path: "/api/v1/checkout",
+      operationId: "createCheckout",
+      summary: "Create a Stripe Checkout Session for a bound price: 303 to Stripe for a form post, 200 { url, sessionId } for JSON",
+      tag: "shop",
+      body: component("CreateCheckoutInput", CreateCheckoutInput),
+      responses: { 200: { description: "Created", schema: component("CreateCheckoutOutput", CreateCheckoutOutput) } },
+      errors: ["BAD_REQUEST", "NOT_FOUND", "RATE_LIMITED", "UNAVAILABLE"],
+    },
+    {
+      method: "get",
+      path: "/api/v1/checkout/sessions/{id}",
+      operationId: "checkoutSessionStatus",
+      summary: "Whether a checkout's licenses are issued; keys only for the buyer's own fresh session",
+      tag: "shop",
+      pathParams: { id: "Stripe Checkout Session id (cs_...)" },
+      responses: { 200: { description: "Status", schema: component("CheckoutSessionStatus", CheckoutSessionStatus) } },
+      errors: ["BAD_REQUEST", "RATE_LIMITED"],
+    },
+    {
+      method: "post",
+      path: "/api/v1/trials",
+      operationId: "requestTrial",
+      summary: "Ask for a card-free trial: the address gets a confirm link (the same answer whatever happens)",
+      tag: "shop",
+      body: component("RequestTrialInput", RequestTrialInput),
+      responses: { 202: { description: "Accepted", schema: component("RequestTrialOutput", RequestTrialOutput) } },
+      errors: ["BAD_REQUEST", "NOT_FOUND", "DISPOSABLE_EMAIL", "RATE_LIMITED"],
+    },
+    {
+      method: "post",
+      path: "/api/v1/trials/confirm",
+      operationId: "confirmTrial",
+      summary: "The trial confirm page's button: issues the trial license and emails its key",
+      tag: "shop",
+      body: component("ConfirmTrialInput", ConfirmTrialInput),
+      responses: { 200: { description: "Issued", schema: component("ConfirmTrialOutput", ConfirmTrialOutput) } },
+      errors: ["BAD_REQUEST", "FORBIDDEN", "LINK_EXPIRED", "RATE_LIMITED"],
+    },
+  ];
+}
 
 function keyCommanderOperations(): Operation[] {
   const KcError = component("KeyCommanderError", KeyCommanderError);

@@ -19,3 +19,4 @@ export * from "./usage-daily";
 export * from "./reset-requests";
 export * from "./website-errors";
 export * from "./portal-links";
+export * from "./trials";

@@ -16,6 +16,7 @@ import { PlanChangedEmail, planChangedSubject } from "@/emails/plan-changed";
 import { RenewalReceiptEmail, renewalReceiptSubject } from "@/emails/renewal-receipt";
 import { SignInLinkEmail, signInLinkSubject } from "@/emails/sign-in-link";
 import { PortalConfirmEmail, portalConfirmSubject } from "@/emails/portal-confirm";
+import { TrialLinkEmail, trialLinkSubject } from "@/emails/trial-link";
 import { TrialEndingEmail, trialEndingSubject } from "@/emails/trial-ending";
 import { EMAIL_STATUSES, emailOutbox, type EmailStatus } from "@/server/db/schema";
 import type { DbOrTx, Tx } from "@/server/db/client";
@@ -184,6 +185,10 @@ const PREVIEWS = {
   "portal-confirm": {
     element: () => createElement(PortalConfirmEmail, PortalConfirmEmail.PreviewProps),
     subject: () => portalConfirmSubject(PortalConfirmEmail.PreviewProps),
+  },
+  "trial-link": {
+    element: () => createElement(TrialLinkEmail, TrialLinkEmail.PreviewProps),
+    subject: () => trialLinkSubject(TrialLinkEmail.PreviewProps),
   },
 } satisfies Record<TemplateName, { element: () => ReactElement; subject: () => string }>;
 

@@ -6,6 +6,7 @@ import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import { issueOfflineToken } from "@/server/domain/tokens/offline-token";
 import type { ActivateLicenseInput } from "./inputs";
+import { claimTrialMachine } from "./trial-machine";
 import { hashLicenseKey } from "./license-key";
 import {
   CLIENT_ACTOR,
@@ -119,6 +120,9 @@ export async function claimSeat(
       { maxActivations: license.maxActivations, activations: used },
     );
   }
+
+  // Card-free trials only: one trial per machine per product. Paid licenses never reach this query.
+  if (license.source === "trial") await claimTrialMachine(tx, license, req.fingerprint);
 
   const airGapped = req.airGapped ?? false;
   const [activation] = await tx
