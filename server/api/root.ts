@@ -9,10 +9,13 @@ import { adminEmailsRouter } from "./routers/admin-emails";
 import { adminLicensesRouter } from "./routers/admin-licenses";
 import { adminSettingsRouter } from "./routers/admin-settings";
 import { adminStripeEventsRouter } from "./routers/admin-stripe-events";
+import { adminReleasesRouter } from "./routers/admin-releases";
+import { portalDownloadsRouter } from "./routers/portal-downloads";
 
 export const appRouter = createTRPCRouter({
   dev: devRouter,
   portal: portalRouter,
+  portalDownloads: portalDownloadsRouter,
   dashboard: dashboardRouter,
   // The admin app's areas (every procedure is adminProcedure).
   licenses: adminLicensesRouter,
@@ -22,6 +25,7 @@ export const appRouter = createTRPCRouter({
   emails: adminEmailsRouter,
   settings: adminSettingsRouter,
   audit: adminAuditRouter,
+  releases: adminReleasesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -48,7 +48,8 @@ export async function readReleaseUpload(req: Request, maxBytes = env().RELEASE_M
   try {
     parser = busboy({
       headers: { "content-type": type },
-      limits: { files: 1, fileSize: maxBytes, fields: 20, fieldSize: MAX_FIELD_BYTES, parts: 30 },
+      // One byte over the limit: busboy marks a file of exactly fileSize bytes truncated too.
+      limits: { files: 1, fileSize: maxBytes + 1, fields: 20, fieldSize: MAX_FIELD_BYTES, parts: 30 },
     });
   } catch {
     throw new AppError("BAD_REQUEST", "The multipart body has no boundary.");
