@@ -37,7 +37,7 @@ describe("releases in the browser", () => {
       await signInAsAdmin(page, app.url, catcher, ADMIN);
       await page.goto(`${app.url}/admin/releases`);
       await page.getByLabel("Product").selectOption(product.slug);
-      await page.getByRole("heading", { name: "No releases yet." }).waitFor();
+      await page.getByText("No releases yet.").waitFor();
       await screenshot(page, "admin-releases-empty-laptop");
 
       await page.getByRole("button", { name: "New release" }).click();
@@ -46,7 +46,10 @@ describe("releases in the browser", () => {
       await page.getByLabel("Notes").fill("Faster exports and a new dark theme.");
       await page.getByLabel("File", { exact: true }).setInputFiles({ name: "photo-studio-1.2.0.exe", mimeType: "application/octet-stream", buffer: bytes });
       await page.getByRole("button", { name: "Save release" }).click();
-      await page.getByText("Release 1.2.0 saved.").waitFor();
+      await page.getByText("Release 1.2.0 saved.").waitFor({ timeout: 10_000 }).catch(async (err) => {
+        await screenshot(page, "admin-releases-upload-failed");
+        throw new Error(`${err}\nproblems: ${problems.join("; ")}`);
+      });
       // The sha256 the server computed while the file streamed in is the file's.
       await expect(page.getByText(sha256(bytes)).first().isVisible()).resolves.toBe(true);
       const table = page.getByRole("table", { name: "Releases" });

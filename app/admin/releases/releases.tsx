@@ -121,6 +121,7 @@ function UploadForm({ product, onDone }: { product: string; onDone: () => void }
     setDone(null);
     const data = new FormData(e.currentTarget);
     data.set("product", product);
+    data.delete("source");
     if (source === "file") data.delete("url");
     else data.delete("file");
     const xhr = new XMLHttpRequest();
@@ -143,7 +144,10 @@ function UploadForm({ product, onDone }: { product: string; onDone: () => void }
         form.current?.reset();
         await queryClient.invalidateQueries({ queryKey: trpc.releases.pathKey() });
       } else {
-        setError(body?.error?.message ?? `The upload failed (HTTP ${xhr.status}).`);
+        const details = Array.isArray(body?.error?.details)
+          ? body.error.details.map((d: { path: string; message: string }) => `${d.path ? `${d.path}: ` : ""}${d.message}`).join("; ")
+          : "";
+        setError(`${body?.error?.message ?? `The upload failed (HTTP ${xhr.status}).`}${details ? ` ${details}` : ""}`);
       }
     };
     setProgress({ loaded: 0, total: 0 });
