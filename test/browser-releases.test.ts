@@ -60,7 +60,7 @@ describe("releases in the browser", () => {
       // A hosted-elsewhere release, then yank it.
       await page.getByLabel("Version").fill("1.1.0");
       await page.getByLabel("Hosted elsewhere (URL)").check();
-      await page.getByLabel("URL").fill("https://downloads.example.com/photo-studio-1.1.0.zip");
+      await page.getByLabel("URL", { exact: true }).fill("https://downloads.example.com/photo-studio-1.1.0.zip");
       await page.getByRole("button", { name: "Save release" }).click();
       await page.getByText("Release 1.1.0 saved.").waitFor();
       const row = table.getByRole("row").filter({ hasText: "1.1.0" });
