@@ -108,6 +108,12 @@ const EnvSchema = z
       }
       return days;
     }),
+    /** Where files live (uploaded releases; the embedded PostgreSQL in the image). */
+    DATA_DIR: optionalString.transform((v) => v ?? "./.data"),
+    /** Lifetime of a signed download link, in seconds (server/domain/releases/links.ts). */
+    DOWNLOAD_LINK_TTL: intSetting(600, 1),
+    /** Largest release file an upload may bring, in bytes; a larger one is refused and leaves nothing on disk. */
+    RELEASE_MAX_BYTES: intSetting(2 * 1024 ** 3, 1),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     /** Seconds a price read from Stripe is shown on the pricing page before it is read again. */
     PRICE_CACHE_TTL_SECONDS: intSetting(600, 1),

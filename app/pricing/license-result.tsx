@@ -2,6 +2,7 @@
 
 import { useState } from "react";
 import { LicenseDownloads } from "@/app/checkout/success/downloads-slot";
+import type { LicenseDownload } from "@/server/domain/releases/access";
 import css from "./shop.module.css";
 
 export type ShownLicense = {
@@ -12,6 +13,7 @@ export type ShownLicense = {
   maxActivations: number;
   expiresAt?: string | null;
   trialEndsAt?: string | null;
+  downloads?: LicenseDownload[];
 };
 
 const day = (iso: string) => new Date(iso).toLocaleDateString("en-US", { year: "numeric", month: "long", day: "numeric", timeZone: "UTC" });
@@ -67,7 +69,7 @@ export function LicenseResult({ license: l }: { license: ShownLicense }) {
           <li>{`Use it on up to ${l.maxActivations === 1 ? "1 device" : `${l.maxActivations} devices`}; free a device any time from your account.`}</li>
         </ol>
       </div>
-      <LicenseDownloads licenseId={l.id} />
+      <LicenseDownloads licenseId={l.id} downloads={l.downloads} />
     </article>
   );
 }

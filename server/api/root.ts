@@ -10,10 +10,13 @@ import { adminLicensesRouter } from "./routers/admin-licenses";
 import { adminSettingsRouter } from "./routers/admin-settings";
 import { adminStripeEventsRouter } from "./routers/admin-stripe-events";
 import { adminResetRequestsRouter, adminWebsiteErrorsRouter } from "./routers/admin-reset-requests";
+import { adminReleasesRouter } from "./routers/admin-releases";
+import { portalDownloadsRouter } from "./routers/portal-downloads";
 
 export const appRouter = createTRPCRouter({
   dev: devRouter,
   portal: portalRouter,
+  portalDownloads: portalDownloadsRouter,
   dashboard: dashboardRouter,
   // The admin app's areas (every procedure is adminProcedure).
   licenses: adminLicensesRouter,
@@ -25,6 +28,7 @@ export const appRouter = createTRPCRouter({
   audit: adminAuditRouter,
   resetRequests: adminResetRequestsRouter,
   websiteErrors: adminWebsiteErrorsRouter,
+  releases: adminReleasesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -20,3 +20,4 @@ export * from "./reset-requests";
 export * from "./website-errors";
 export * from "./portal-links";
 export * from "./trials";
+export * from "./releases";

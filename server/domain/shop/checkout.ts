@@ -2,6 +2,8 @@ import crypto from "node:crypto";
 import { and, asc, eq, isNull } from "drizzle-orm";
 import type Stripe from "stripe";
 import { z } from "zod";
+import { listLicenseDownloads } from "@/server/domain/releases/access";
+import { LatestReleaseOutput } from "@/server/domain/releases/inputs";
 import { customers, licenses, planPrices, plans, products } from "@/server/db/schema";
 import type { Db } from "@/server/db/client";
 import type { AppSession } from "@/server/auth/session";
@@ -48,6 +50,8 @@ export const CheckoutLicenseView = z.object({
   maxActivations: z.number(),
   expiresAt: z.string().nullable(),
   entitlements: z.array(z.string()),
+  /** What the license may download now, each through a short-lived signed link (server/domain/releases). */
+  downloads: z.array(LatestReleaseOutput),
 });
 export const CheckoutSessionStatus = z.object({
   status: z.enum(["processing", "complete"]),
@@ -209,9 +213,10 @@ export async function checkoutSessionStatus(
     status,
     visible: true,
     email: rows[0]?.email ?? null,
-    licenses: rows
+    licenses: await Promise.all(
+      rows
       .filter((r) => r.status !== "revoked")
-      .map((r) => ({
+      .map(async (r) => ({
         id: r.id,
         key: revealLicenseKey(r.keyCiphertext),
         product: r.product,
@@ -222,7 +227,9 @@ export async function checkoutSessionStatus(
         maxActivations: r.maxActivations,
         expiresAt: r.expiresAt?.toISOString() ?? null,
         entitlements: r.entitlements,
+        downloads: (await listLicenseDownloads(db, r.id))?.downloads ?? [],
       })),
+    ),
   };
 }
 
