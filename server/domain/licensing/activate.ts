@@ -6,7 +6,7 @@ import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import { issueOfflineToken } from "@/server/domain/tokens/offline-token";
 import type { ActivateLicenseInput } from "./inputs";
-import { hashLicenseKey } from "./license-key";
+import { lookupKeyHash } from "./license-key";
 import {
   CLIENT_ACTOR,
   CLIENT_AUDIT_METADATA,
@@ -35,7 +35,7 @@ export type ActivateResult = {
  * statement that starts after the previous one committed.
  */
 export async function activateLicense(db: DbOrTx, input: ActivateLicenseInput): Promise<ActivateResult> {
-  const keyHash = hashLicenseKey(input.key);
+  const keyHash = lookupKeyHash(input.key);
   if (!keyHash) throw licenseNotFound();
 
   const outcome = await db.transaction(async (tx) => {
