@@ -15,6 +15,7 @@ export const ADMIN_AREAS = [
   { href: "/admin/settings", label: "Settings" },
   { href: "/admin/audit", label: "Audit log" },
   { href: "/admin/export", label: "Export" },
+  { href: "/admin/import", label: "Import" },
   { href: "/admin/setup", label: "Setup" },
 ] as const;
 

@@ -2,6 +2,7 @@ import { db } from "@/server/db/client";
 import { sessionFromHeaders } from "@/server/auth/session";
 import { fromAnotherSite } from "@/server/auth/same-site";
 import type { Actor } from "@/server/domain/audit/record";
+import { adminActor as adminActorOf } from "@/server/domain/admin/audit";
 import { errorResponse } from "@/server/rest/handler";
 
 /**
@@ -14,5 +15,5 @@ export async function adminActor(req: Request): Promise<Actor | Response> {
   const session = await sessionFromHeaders(db(), req.headers);
   if (!session) return errorResponse("UNAUTHORIZED", "Sign in as an admin to import.", 401);
   if (!session.user.isAdmin) return errorResponse("FORBIDDEN", "Imports need an admin account.", 403);
-  return { type: "admin", id: session.user.id };
+  return adminActorOf(session.user.email);
 }
