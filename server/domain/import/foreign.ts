@@ -148,7 +148,7 @@ export async function prepareForeign(
   // Keys already here (imported before, or issued by this instance): refused, never overwritten.
   const existing = new Set<string>();
   for (const part of chunks(candidates.map((c) => c.keyHash), 5000)) {
-    const rows = await db.execute<{ key_hash: string }>(sql`select key_hash from ${licenses} where key_hash = any(${part}::text[])`);
+    const rows = await db.execute<{ key_hash: string }>(sql`select key_hash from ${licenses} where key_hash = any(${sql.param(part)}::text[])`);
     for (const r of rows.rows) existing.add(r.key_hash);
   }
   const ready: ReadyRow[] = [];
@@ -160,7 +160,7 @@ export async function prepareForeign(
   const emails = [...new Set(ready.map((r) => r.email.toLowerCase()))];
   let known = 0;
   for (const part of chunks(emails, 5000)) {
-    const rows = await db.execute<{ n: number }>(sql`select count(*)::int as n from ${customers} where lower(email) = any(${part}::text[])`);
+    const rows = await db.execute<{ n: number }>(sql`select count(*)::int as n from ${customers} where lower(email) = any(${sql.param(part)}::text[])`);
     known += rows.rows[0]!.n;
   }
 
@@ -191,11 +191,11 @@ async function writeRows(tx: Tx, rows: ReadyRow[]): Promise<{ customers: number;
   const people = [...byEmail.values()];
   const created = await tx.execute(sql`
     insert into ${customers} (email, name)
-    select * from unnest(${people.map((p) => p.email)}::text[], ${people.map((p) => p.name)}::text[])
+    select * from unnest(${sql.param(people.map((p) => p.email))}::text[], ${sql.param(people.map((p) => p.name))}::text[])
     on conflict (lower(email)) do nothing
     returning id`);
   const ids = await tx.execute<{ id: string; e: string }>(
-    sql`select id, lower(email) as e from ${customers} where lower(email) = any(${[...byEmail.keys()]}::text[])`,
+    sql`select id, lower(email) as e from ${customers} where lower(email) = any(${sql.param([...byEmail.keys()])}::text[])`,
   );
   const customerOf = new Map(ids.rows.map((r) => [r.e, r.id]));
 

@@ -129,6 +129,15 @@ export async function startImport(db: Db, actor: Actor, query: ImportQuery, text
   const p = await preview(db, query, text);
   const shown = { counts: p.counts, refused: p.refused, products: p.products, plans: p.plans };
   if (query.dryRun) return { status: 200, body: { dryRun: true, ...shown } };
+  if (query.format === "keystead" && p.refused.length) {
+    // All or nothing (keystead.ts): refused before a job is made, so nothing of the file is kept.
+    const sealed = p.refused.some((r) => r.reason.includes("another AUTH_SECRET"));
+    throw new AppError(
+      sealed ? "SEALED_UNDER_ANOTHER_SECRET" : "UNREADABLE_IMPORT",
+      `${p.refused.length} row(s) of this export cannot be imported, so nothing was. First: ${p.refused[0]!.reason}`,
+      { refused: p.refused.slice(0, 100) },
+    );
+  }
 
   const [job] = await db.transaction(async (tx) => {
     const rows = await tx
