@@ -98,26 +98,33 @@ export const EXPORT_TABLES = [
 
 export type ExportTableName = (typeof EXPORT_TABLES)[number]["name"];
 
-/** The drizzle property name of a column (what the JSON rows are keyed by). */
-function propertyOf(table: PgTable, column: PgColumn): string {
-  const entry = Object.entries(getTableColumns(table)).find(([, c]) => c === column);
-  if (!entry) throw new Error(`column ${column.name} is not on its table`);
-  return entry[0];
+
+/** Column name -> drizzle property name, for a table. */
+export function propertyNames(table: PgTable): Map<string, string> {
+  return new Map(Object.entries(getTableColumns(table)).map(([prop, col]) => [col.name, prop]));
 }
 
+/**
+ * Rows as PostgreSQL itself writes them to JSON (to_jsonb): timestamps keep their microseconds and every value its
+ * exact text, which drizzle's Date mapping would round to milliseconds. Keyed by the drizzle property names.
+ */
 function rowsOf(db: Db, spec: (typeof EXPORT_TABLES)[number]) {
   const table = spec.table as PgTable;
   const keys = [...spec.key] as PgColumn[];
-  const props = keys.map((k) => propertyOf(table, k));
+  const props = propertyNames(table);
+  const keyNames = keys.map((k) => k.name);
   return batches(
-    (after) =>
-      db
-        .select()
-        .from(table)
-        .where(after)
-        .orderBy(...keys.map((k) => asc(k)))
-        .limit(BATCH) as Promise<Record<string, unknown>[]>,
-    (r) => (props.length === 1 ? r[props[0]!] : props.map((p) => r[p])),
+    async (after) => {
+      const result = await db.execute<{ r: Record<string, unknown> }>(
+        sql`select to_jsonb(${table}) as r from ${table} ${after ? sql`where ${after}` : sql``} order by ${sql.join(keys, sql`, `)} limit ${BATCH}`,
+      );
+      return result.rows.map(({ r }) => {
+        const out: Record<string, unknown> = {};
+        for (const [name, value] of Object.entries(r)) out[props.get(name) ?? name] = value;
+        return out;
+      });
+    },
+    (r) => (keyNames.length === 1 ? r[props.get(keyNames[0]!)!] : keyNames.map((n) => r[props.get(n)!])),
     keys,
   );
 }

@@ -1,4 +1,4 @@
-import { count, getTableColumns, sql } from "drizzle-orm";
+import { count, getTableColumns, sql, type SQL } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { auditLog, customers, licenses, payments, plans, products, signingKeys, stripeEvents } from "@/server/db/schema";
 import type { Db, Tx } from "@/server/db/client";
@@ -78,20 +78,23 @@ export async function assertEmptyInstance(db: Db | Tx) {
 
 const columnsOf = (table: PgTable) => Object.entries(getTableColumns(table)) as [string, PgColumn][];
 
-/** A JSON row as drizzle insert values: ISO strings back to Dates for timestamp columns; unknown columns refused. */
+/**
+ * A JSON row (drizzle property names, values as PostgreSQL wrote them) as a row keyed by column name, for
+ * jsonb_populate_recordset: PostgreSQL reads each value back itself, so timestamps keep their microseconds.
+ * A column this version does not know refuses the row (the import would not be lossless).
+ */
 function toValues(table: PgTable, name: string, row: Row, index: number, refused: Refusal[]): Row | null {
-  const cols = columnsOf(table);
-  const known = new Set(cols.map(([p]) => p));
-  const extra = Object.keys(row).filter((k) => !known.has(k) && !(name === "licenses" && (k === "key" || k === "keyError")));
+  const byProp = new Map(columnsOf(table).map(([prop, col]) => [prop, col.name]));
+  const out: Row = {};
+  const extra: string[] = [];
+  for (const [prop, value] of Object.entries(row)) {
+    const column = byProp.get(prop);
+    if (column) out[column] = value;
+    else if (!(name === "licenses" && (prop === "key" || prop === "keyError"))) extra.push(prop);
+  }
   if (extra.length) {
     refused.push({ row: index + 1, reason: `${name}: columns this version does not know: ${extra.join(", ")}` });
     return null;
-  }
-  const out: Row = {};
-  for (const [prop, col] of cols) {
-    if (!(prop in row)) continue;
-    const v = row[prop];
-    out[prop] = col.columnType === "PgTimestamp" && typeof v === "string" ? new Date(v) : v;
   }
   return out;
 }
@@ -122,7 +125,7 @@ export function previewKeystead(doc: KeysteadDocument): KeysteadPreview & { valu
             refused.push({ row: i + 1, reason: `licenses: license ${String(row.id)} was exported without its key (${String(row.keyError ?? "no key")})` });
             return;
           }
-          v.keyCiphertext = seal("license-key", row.key);
+          v.key_ciphertext = seal("license-key", row.key);
         } else if (typeof row.keyCiphertext !== "string" || safeOpen("license-key", row.keyCiphertext) === "neither") {
           refused.push({
             row: i + 1,
@@ -134,9 +137,9 @@ export function previewKeystead(doc: KeysteadDocument): KeysteadPreview & { valu
       if (spec.name === "signingKeys" && (typeof row.privateKeyCiphertext !== "string" || safeOpen("signing-key", row.privateKeyCiphertext) === "neither")) {
         // Publish-only: it verifies what it signed until those tokens expire, and signs nothing.
         publishOnly++;
-        const retiredAt = (v.retiredAt as Date | null) ?? new Date();
-        v.retiredAt = retiredAt;
-        v.unpublishAt ??= new Date(retiredAt.getTime() + lifetimeSeconds * 1000);
+        const retiredAt = typeof v.retired_at === "string" ? new Date(v.retired_at) : new Date();
+        v.retired_at ??= retiredAt.toISOString();
+        v.unpublish_at ??= new Date(retiredAt.getTime() + lifetimeSeconds * 1000).toISOString();
       }
       out.push(v);
     });
@@ -175,19 +178,16 @@ export async function importKeystead(db: Db, doc: KeysteadDocument, onProgress?:
     for (const spec of EXPORT_TABLES) {
       const rows = preview.values.get(spec.name) ?? [];
       const table = spec.table as PgTable;
-      // PostgreSQL takes at most 65,535 parameters in one statement.
-      const size = Math.max(1, Math.floor(60_000 / columnsOf(table).length));
-      for (let i = 0; i < rows.length; i += size) {
-        const part = rows.slice(i, i + size);
+      const conflict =
+        spec.name === "settings"
+          ? sql`on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at`
+          : spec.name === "signingKeys" || spec.name === "apiTokens" || spec.name === "usageDaily"
+            ? sql`on conflict do nothing`
+            : sql``;
+      for (let i = 0; i < rows.length; i += 1000) {
+        const part = rows.slice(i, i + 1000);
         if (spec.name === "auditLog") await insertAuditRows(tx, part);
-        else if (spec.name === "signingKeys" || spec.name === "apiTokens" || spec.name === "usageDaily") {
-          await tx.insert(table).values(part).onConflictDoNothing();
-        } else if (spec.name === "settings") {
-          await tx
-            .insert(table)
-            .values(part)
-            .onConflictDoUpdate({ target: sql`key` as never, set: { value: sql`excluded.value`, updatedAt: sql`excluded.updated_at` } as never });
-        } else await tx.insert(table).values(part);
+        else await insertRows(tx, table, part, conflict);
         processed += part.length;
         await onProgress?.(processed);
       }
@@ -198,15 +198,27 @@ export async function importKeystead(db: Db, doc: KeysteadDocument, onProgress?:
   return { counts: preview.counts, publishOnlySigningKeys: preview.publishOnlySigningKeys, signingKeysNow: keys };
 }
 
+/** One statement for a batch of rows: PostgreSQL parses the JSON into the table's own row type. */
+async function insertRows(tx: Tx, table: PgTable, rows: Row[], tail: SQL, returning?: SQL) {
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const list = sql.join(
+    columns.map((c) => sql.identifier(c)),
+    sql`, `,
+  );
+  return tx.execute<{ id: number }>(
+    sql`insert into ${table} (${list}) select ${list} from jsonb_populate_recordset(null::${table}, ${JSON.stringify(rows)}::jsonb) ${tail} ${returning ?? sql``}`,
+  );
+}
+
 /**
  * Audit rows keep their ids. An "empty" instance may already have a few rows of its own (the token made for
  * this import, say): an imported row whose id is taken gets the next free id instead, and keeps everything else.
  */
 async function insertAuditRows(tx: Tx, rows: Row[]) {
-  const inserted = await tx.insert(auditLog).values(rows as never).onConflictDoNothing().returning({ id: auditLog.id });
-  if (inserted.length === rows.length) return;
-  const got = new Set(inserted.map((r) => r.id));
-  const rest = rows.filter((r) => !got.has(r.id as number)).map(({ id: _id, ...r }) => r);
+  const inserted = await insertRows(tx, auditLog, rows, sql`on conflict do nothing`, sql`returning id`);
+  if (inserted.rows.length === rows.length) return;
+  const got = new Set(inserted.rows.map((r) => Number(r.id)));
+  const rest = rows.filter((r) => !got.has(Number(r.id))).map(({ id: _id, ...r }) => r);
   await tx.execute(sql`select setval(pg_get_serial_sequence('audit_log', 'id'), greatest((select max(id) from audit_log), 1))`);
-  if (rest.length) await tx.insert(auditLog).values(rest as never);
+  if (rest.length) await insertRows(tx, auditLog, rest, sql``);
 }
