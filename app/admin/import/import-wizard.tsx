@@ -261,7 +261,7 @@ export function ImportWizard() {
               {unmapped.length} product(s) have no plan: their rows will be refused. Choose a plan above, or import the rest now.
             </Notice>
           )}
-          <Button variant="primary" onClick={runImport} disabled={busy || !!job}>
+          <Button variant="primary" onClick={runImport} disabled={busy || !!job || (preview.products !== undefined && !preview.counts.licenses)}>
             Import {(preview.counts.licenses ?? preview.counts.rows ?? 0).toLocaleString()} license(s)
           </Button>
           {job && (

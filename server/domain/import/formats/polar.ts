@@ -37,7 +37,7 @@ export function parsePolar(text: string): ParsedFile {
       key,
       email: parseEmail(k.customer?.email),
       name: str(k.customer?.name),
-      product: { ref: `benefit:${benefit}`, name: `Polar benefit ${benefit}` },
+      product: { ref: `benefit:${benefit}`, name: `Polar benefit ${benefit.slice(0, 8)}` },
       status: STATUS[rawStatus] ?? refuse(`status "${rawStatus}" is not a Polar license key status`),
       maxActivations: parseLimit(k.limit_activations, "limit_activations"),
       quantity: 1,
