@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { activations, appState, customers, licenses, plans, products, type ImportFormat } from "@/server/db/schema";
+import type { PgTable } from "drizzle-orm/pg-core";
 import type { Db, DbOrTx, Tx } from "@/server/db/client";
 import { AppError } from "@/server/domain/errors";
 import { lookupKeyHash, sealImportedKey } from "@/server/domain/licensing/license-key";
@@ -199,33 +200,48 @@ async function writeRows(tx: Tx, rows: ReadyRow[]): Promise<{ customers: number;
   );
   const customerOf = new Map(ids.rows.map((r) => [r.e, r.id]));
 
-  const licenseRows = rows.map((r) => ({
-    id: crypto.randomUUID(),
-    ...sealImportedKey(r.key),
-    keyHash: r.keyHash,
-    customerId: customerOf.get(r.email.toLowerCase())!,
-    planId: r.plan.id,
-    status: r.status,
-    maxActivations: r.seats,
-    expiresAt: r.expiresAt,
-    source: "import",
-    createdAt: r.createdAt ?? at,
-    updatedAt: at,
-  }));
-  await tx.insert(licenses).values(licenseRows);
+  // Rows as JSON, read by PostgreSQL in one parameter per statement (jsonb_populate_recordset): far less work
+  // per row than a multi-row VALUES list of bound parameters (measured with npm run bench:import).
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  const licenseRows = rows.map((r) => {
+    const sealed = sealImportedKey(r.key);
+    return {
+      id: crypto.randomUUID(),
+      key_hash: r.keyHash,
+      key_hint: sealed.keyHint,
+      key_ciphertext: sealed.keyCiphertext,
+      customer_id: customerOf.get(r.email.toLowerCase())!,
+      plan_id: r.plan.id,
+      status: r.status,
+      max_activations: r.seats,
+      expires_at: iso(r.expiresAt),
+      source: "import",
+      created_at: iso(r.createdAt ?? at),
+      updated_at: iso(at),
+    };
+  });
+  await insertJson(tx, licenses, licenseRows);
   const activationRows = rows.flatMap((r, i) =>
     r.activations.map((a) => ({
-      licenseId: licenseRows[i]!.id,
+      license_id: licenseRows[i]!.id,
       fingerprint: a.fingerprint,
       name: a.name,
       platform: a.platform,
       metadata: a.metadata,
-      createdAt: a.createdAt ?? at,
-      lastSeenAt: a.lastSeenAt ?? a.createdAt ?? at,
+      created_at: iso(a.createdAt ?? at),
+      last_seen_at: iso(a.lastSeenAt ?? a.createdAt ?? at),
     })),
   );
-  for (const part of chunks(activationRows, 2000)) await tx.insert(activations).values(part);
+  if (activationRows.length) await insertJson(tx, activations, activationRows);
   return { customers: created.rowCount ?? 0, activations: activationRows.length };
+}
+
+async function insertJson(tx: Tx, table: PgTable, rows: Record<string, unknown>[]) {
+  const list = sql.join(
+    Object.keys(rows[0]!).map((c) => sql.identifier(c)),
+    sql`, `,
+  );
+  await tx.execute(sql`insert into ${table} (${list}) select ${list} from jsonb_populate_recordset(null::${table}, ${JSON.stringify(rows)}::jsonb)`);
 }
 
 const rowError = (err: unknown) => {
