@@ -3,6 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sessions, users } from "@/server/db/schema";
+import { hashSessionToken } from "@/server/auth/hashed-adapter";
 import { eventually, startApp, TEST_ADMIN_TOKEN, type TestApp } from "./helpers/app";
 
 // Importers from the platforms sellers leave, against the built app: each platform's own file (fixtures in
@@ -34,7 +36,7 @@ async function customerExists(email: string) {
 }
 
 beforeAll(async () => {
-  app = await startApp();
+  app = await startApp({ env: { ADMIN_EMAILS: "import-admin@example.com" } });
   expect((await app.post("/api/v1/admin/products", { slug: `imp-${s}`, name: "Imported app" }, AUTH)).status).toBe(201);
   for (const [slug, seats] of [[SOLO, 1], [PRO, 3]] as const) {
     const plan = await app.post(
@@ -200,5 +202,29 @@ describe("bad requests", () => {
     expect((await app.get("/api/v1/admin/import/not-a-uuid", AUTH)).status).toBe(404);
     expect((await app.get(`/api/v1/admin/import/${crypto.randomUUID()}`, AUTH)).status).toBe(404);
     expect((await app.get(`/api/v1/admin/import/${crypto.randomUUID()}`)).status).toBe(401);
+  });
+});
+
+describe("the admin app's upload door", () => {
+  async function sessionCookie(email: string) {
+    const [user] = await app.database.db.insert(users).values({ email }).returning();
+    const token = crypto.randomBytes(24).toString("hex");
+    await app.database.db.insert(sessions).values({ sessionToken: hashSessionToken(token), userId: user!.id, expires: new Date(Date.now() + 3_600_000) });
+    return `next-auth.session-token=${token}`;
+  }
+  const upload = (headers: Record<string, string>) =>
+    fetch(`${app.url}/api/admin/import?format=polar&dryRun=1&plan=${SOLO}`, { method: "POST", headers, body: fixture("polar-license-keys.json") });
+
+  it("takes an admin's session from our own pages only; anyone else gets 401 or 403", async () => {
+    expect((await upload({})).status).toBe(401);
+    const customer = await sessionCookie(`someone-${s}@example.com`);
+    expect((await upload({ cookie: customer })).status).toBe(403);
+    const admin = await sessionCookie("import-admin@example.com");
+    const crossSite = await upload({ cookie: admin, origin: "https://evil.example" });
+    expect(crossSite.status).toBe(403);
+    const ok = await upload({ cookie: admin, origin: app.url });
+    expect(ok.status).toBe(200);
+    expect((await ok.json()).counts).toMatchObject({ rows: 3, refused: 3 });
+    expect((await fetch(`${app.url}/api/admin/import/${crypto.randomUUID()}`, { headers: { cookie: customer } })).status).toBe(403);
   });
 });
