@@ -50,6 +50,14 @@ export const ExportKeysMode = z.enum(["sealed", "clear"]);
 export type ExportKeysMode = z.infer<typeof ExportKeysMode>;
 /** GET /api/v1/admin/export (scope admin): `?keys=clear|sealed`, default sealed. */
 export const ExportQuery = z.object({ keys: ExportKeysMode.default("sealed") });
+/** The document GET /api/v1/admin/export streams (for the OpenAPI description; rows are each table's columns). */
+export const ExportDocument = z.object({
+  format: z.literal(EXPORT_FORMAT),
+  version: z.literal(EXPORT_VERSION),
+  exportedAt: z.string(),
+  keys: ExportKeysMode,
+  tables: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))),
+});
 const BATCH = 1000;
 
 /** Rows of one table in primary-key order, BATCH at a time. */
