@@ -184,6 +184,11 @@ describe("Polar, as a worker job", () => {
       activation: { name: "Lena's desktop" },
     });
     expect((await validate("myapp-1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")).body.code).toBe("REVOKED");
+    // The worker ran it; the audit row names who asked for it.
+    const audit = await app.database.db.execute<{ actor_type: string; actor_id: string }>(
+      sql`select actor_type, actor_id from audit_log where action = 'import.completed' and subject_id = ${id}`,
+    );
+    expect(audit.rows).toEqual([{ actor_type: "api_token", actor_id: "bootstrap" }]);
     // The upload is not kept once the import is done.
     const stored = await app.database.db.execute<{ n: number }>(sql`select count(*)::int as n from import_jobs where source_ciphertext is not null`);
     expect(stored.rows[0]!.n).toBe(0);

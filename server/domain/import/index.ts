@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { IMPORT_FORMATS, importJobs, type ImportFormat } from "@/server/db/schema";
+import { ACTOR_TYPES, IMPORT_FORMATS, importJobs, type ImportFormat } from "@/server/db/schema";
 import type { Db, DbOrTx } from "@/server/db/client";
 import { recordAudit, type Actor } from "@/server/domain/audit/record";
 import { AppError } from "@/server/domain/errors";
@@ -161,6 +161,15 @@ export async function startImport(db: Db, actor: Actor, query: ImportQuery, text
   return { status: 200, body: { dryRun: false, counts: done.import.counts, refused: done.import.refused, products: p.products, importId: job!.id, status: done.import.status } };
 }
 
+/** "admin:ops@example.com" (import_jobs.created_by) back into the actor it names. */
+function actorOf(createdBy: string | null): Actor | null {
+  if (!createdBy) return null;
+  const at = createdBy.indexOf(":");
+  const type = (at < 0 ? createdBy : createdBy.slice(0, at)) as Actor["type"];
+  if (!(ACTOR_TYPES as readonly string[]).includes(type)) return null;
+  return { type, id: at < 0 ? null : createdBy.slice(at + 1) };
+}
+
 async function setProgress(db: DbOrTx, id: string, processed: number) {
   await db.update(importJobs).set({ processed }).where(eq(importJobs.id, id));
 }
@@ -174,10 +183,12 @@ export async function runImportJob(db: Db, id: string, actor: Actor): Promise<Im
   if (!job) throw new AppError("NOT_FOUND", "No import has this id.");
   if (job.status === "done" || job.status === "failed" || !job.sourceCiphertext) return viewOf(job);
   await db.update(importJobs).set({ status: "running", startedAt: job.startedAt ?? new Date() }).where(eq(importJobs.id, id));
+  // The worker runs it as the system; the audit row names who asked for it.
+  const by = actorOf(job.createdBy) ?? actor;
   const finish = async (values: Partial<typeof importJobs.$inferInsert>, audit?: Record<string, unknown>) => {
     await db.transaction(async (tx) => {
       await tx.update(importJobs).set({ ...values, sourceCiphertext: null, finishedAt: new Date() }).where(eq(importJobs.id, id));
-      if (audit) await recordAudit(tx, actor, { action: "import.completed", subjectType: "import", subjectId: id, after: audit });
+      if (audit) await recordAudit(tx, by, { action: "import.completed", subjectType: "import", subjectId: id, after: audit });
     });
   };
   try {
