@@ -115,12 +115,12 @@ function parseCsv(text: string): string[][] {
 
 describe("JSON export", () => {
   it("round-trips every table that matters, with license keys revealed and no secret at rest", async () => {
-    const chunks = await collect(inSnapshot(database.pool, (db) => exportJson(db)));
+    const chunks = await collect(inSnapshot(database.pool, (db) => exportJson(db, { keys: "clear" })));
     // Streamed: many small chunks, not one big string.
     expect(chunks.length).toBeGreaterThan(20);
     expect(Math.max(...chunks.map((c) => c.length))).toBeLessThan(2_000_000);
     const doc = JSON.parse(chunks.join(""));
-    expect(doc).toMatchObject({ format: "keystead-export", version: 1 });
+    expect(doc).toMatchObject({ format: "keystead-export", version: 2, keys: "clear" });
     const t = doc.tables;
     expect(Object.keys(t)).toEqual([
       "products",
@@ -135,7 +135,11 @@ describe("JSON export", () => {
       "stripeCharges",
       "stripeLicenseStates",
       "emailOutbox",
+      "licenseNotices",
       "auditLog",
+      "apiTokens",
+      "usageDaily",
+      "settings",
       "signingKeys",
     ]);
     expect(t.products).toHaveLength(await tableCount(products));
@@ -157,8 +161,12 @@ describe("JSON export", () => {
     expect(new Set(t.licenses.map((l: { id: string }) => l.id)).size).toBe(t.licenses.length);
     const text = chunks.join("");
     expect(text).not.toContain("keyCiphertext");
-    expect(text).not.toContain("privateKeyCiphertext");
-    expect(t.signingKeys[0]).toEqual(expect.objectContaining({ kid: expect.any(String), publicKey: expect.any(String) }));
+    // Signing keys travel sealed (as stored), never as a raw private key.
+    const [storedKey] = await database.db.select().from(signingKeys).limit(1);
+    expect(t.signingKeys.find((k: { kid: string }) => k.kid === storedKey!.kid)).toEqual(
+      expect.objectContaining({ publicKey: storedKey!.publicKey, privateKeyCiphertext: storedKey!.privateKeyCiphertext }),
+    );
+    expect(storedKey!.privateKeyCiphertext).toMatch(/^v1\./);
 
     const tricky = t.licenses.find((l: { id: string }) => l.id === trickyLicenseId);
     expect(tricky).toMatchObject({ status: "suspended", statusReason: 'Chargeback, "disputed"\nsee ticket' });
@@ -232,7 +240,7 @@ describe("download routes", () => {
 
   it("streams both files to an admin as attachments that are never cached", async () => {
     const headers = await sessionCookie(ADMIN_EMAIL);
-    const json = await fetch(`${app.url}/api/admin/export/json`, { headers });
+    const json = await fetch(`${app.url}/api/admin/export/json?keys=clear`, { headers });
     expect(json.status).toBe(200);
     expect(json.headers.get("content-disposition")).toMatch(/^attachment; filename="keystead-export-.*\.json"$/);
     expect(json.headers.get("cache-control")).toBe("no-store");

@@ -17,6 +17,7 @@ export const ADMIN_AREAS = [
   { href: "/admin/website-errors", label: "Website errors" },
   { href: "/admin/audit", label: "Audit log" },
   { href: "/admin/export", label: "Export" },
+  { href: "/admin/import", label: "Import" },
   { href: "/admin/setup", label: "Setup" },
 ] as const;
 

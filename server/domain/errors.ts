@@ -21,6 +21,12 @@ export const ERROR_STATUS = {
   ALREADY_EXISTS: 409,
   TOO_MANY_ACTIVATIONS: 409,
   INVALID_STATE: 409,
+  /** An import of a whole instance (format keystead) goes only into an empty one. */
+  IMPORT_TARGET_NOT_EMPTY: 409,
+  /** A sealed export whose keys neither AUTH_SECRET nor AUTH_SECRET_PREVIOUS opens. */
+  SEALED_UNDER_ANOTHER_SECRET: 422,
+  /** A file that is not the format it was sent as. */
+  UNREADABLE_IMPORT: 422,
   METHOD_NOT_ALLOWED: 405,
   /** A trial asked for with a disposable (throwaway) email address the operator refuses. */
   DISPOSABLE_EMAIL: 422,

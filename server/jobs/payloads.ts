@@ -8,6 +8,7 @@ export const TaskPayloadSchemas = {
   process_stripe_event: z.object({ eventId: z.string().min(1) }),
   send_email: z.object({ outboxId: z.string().uuid() }),
   stripe_reconcile: z.object({}),
+  import_run: z.object({ importId: z.string().uuid() }),
   // Sweeps are started by the crontab (their payload carries graphile-worker's `_cron`, ignored here).
   sweep_expire: z.object({}),
   sweep_reminders: z.object({}),

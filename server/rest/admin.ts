@@ -48,7 +48,8 @@ const unauthorized = () =>
 
 export function adminRoute<S extends z.ZodType = z.ZodUnknown>(
   opts: { input?: S },
-  handler: (ctx: AdminContext<z.infer<S>>) => Promise<RestResult>,
+  // A Response is passed through as it is: streamed downloads (GET /api/v1/admin/export).
+  handler: (ctx: AdminContext<z.infer<S>>) => Promise<RestResult | Response>,
 ) {
   return async (req: Request, ctx: RouteContext): Promise<Response> => {
     try {
@@ -68,6 +69,7 @@ export function adminRoute<S extends z.ZodType = z.ZodUnknown>(
         input = opts.input.parse(raw);
       }
       const result = await handler({ actor, input: input as z.infer<S>, params, req, body: () => readBody(req) });
+      if (result instanceof Response) return result;
       return Response.json(result.body, { status: result.status ?? 200, headers: result.headers });
     } catch (err) {
       return toErrorResponse(err);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { env } from "@/server/env";
 import { AppError, isAppError, type ErrorCode } from "@/server/domain/errors";
-import { normalizeLicenseKey } from "@/server/domain/licensing/license-key";
+import { normalizeForeignKey, normalizeLicenseKey } from "@/server/domain/licensing/license-key";
 import { readBodyText } from "./body";
 import { clientIp, rateLimiter } from "./rate-limit";
 import { checkNonce, signAnswer } from "./signed-answer";
@@ -92,7 +92,7 @@ export function publicJsonRoute<S extends z.ZodType>(
       const input = opts.input.parse(await readJson(req));
       const key = opts.key?.(input);
       // Count every spelling of a key (case, dashes, O/0, I/L/1) as the same key.
-      if (key) limit(`key:${normalizeLicenseKey(key) ?? key}`, env().RATE_LIMIT_KEY);
+      if (key) limit(`key:${normalizeLicenseKey(key) ?? normalizeForeignKey(key) ?? key}`, env().RATE_LIMIT_KEY);
       const result = await handler(input, req);
       return Response.json(result.body, { status: result.status ?? 200, headers: result.headers });
     } catch (err) {

@@ -28,6 +28,8 @@ import {
   UserEntitlements,
 } from "@/server/domain/integrations/key-commander";
 import { CheckoutSessionStatus, CreateCheckoutInput, CreateCheckoutOutput } from "@/server/domain/shop/checkout";
+import { ExportDocument, ExportQuery } from "@/server/domain/admin/export";
+import { ImportJobView, ImportQuery, ImportResult } from "@/server/domain/import";
 import {
   CreateReleaseFields,
   CreateReleaseOutput,
@@ -475,7 +477,52 @@ const operations: Operation[] = [
   ...keyCommanderOperations(),
   ...shopOperations(),
   ...releaseOperations(),
+  ...exportImportOperations(),
 ];
+
+/** The way out and back in (README "Leaving, and coming in"). */
+function exportImportOperations(): Operation[] {
+  return [
+    {
+      method: "get",
+      path: "/api/v1/admin/export",
+      operationId: "exportEverything",
+      summary: "Everything as one versioned JSON document, streamed (keys sealed unless ?keys=clear)",
+      tag: "admin",
+      admin: true,
+      query: component("ExportQuery", ExportQuery),
+      responses: { 200: { description: "The export document", schema: component("ExportDocument", ExportDocument) } },
+      errors: ADMIN_ERRORS,
+    },
+    {
+      method: "post",
+      path: "/api/v1/admin/import",
+      operationId: "importFile",
+      summary: "Import a file as the platform sent it (dryRun=1: counts and refused rows, nothing written); large files run as a job (202)",
+      tag: "admin",
+      admin: true,
+      query: component("ImportQuery", ImportQuery),
+      bodyType: "application/octet-stream",
+      body: component("ImportFile", z.string().meta({ format: "binary", description: "A Keystead export, or another platform's file" })),
+      responses: {
+        200: { description: "Dry run, or a small import done", schema: component("ImportResult", ImportResult) },
+        202: { description: "Queued as a job", schema: component("ImportJobView", ImportJobView) },
+      },
+      errors: [...ADMIN_ERRORS, "IMPORT_TARGET_NOT_EMPTY", "SEALED_UNDER_ANOTHER_SECRET", "PAYLOAD_TOO_LARGE"],
+    },
+    {
+      method: "get",
+      path: "/api/v1/admin/import/{id}",
+      operationId: "importProgress",
+      summary: "An import job's progress",
+      tag: "admin",
+      admin: true,
+      pathParams: { id: "Import job id" },
+      responses: { 200: { description: "Progress", schema: ImportJobView } },
+      errors: [...ADMIN_ERRORS, "NOT_FOUND"],
+    },
+  ];
+}
 
 /** Releases: uploads in the management API, and the seller's updater's routes (signed like the license answers). */
 function releaseOperations(): Operation[] {

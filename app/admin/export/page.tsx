@@ -15,17 +15,24 @@ export default function ExportPage() {
       <div className={css.twoColumns}>
         <Card title="Everything, as JSON">
           <p>
-            Products, plans and their Stripe prices, customers, licenses <strong>with their keys</strong>, activations,
-            Stripe events, the email outbox (without bodies) and the audit log, plus the public signing keys so offline
-            tokens already handed out can still be verified.
+            Products, plans and their Stripe prices, customers, licenses with their keys, activations, Stripe events and
+            facts, the email outbox (status, without bodies), the audit log, usage counters, settings and the signing keys
+            (sealed), so offline tokens already handed out keep verifying wherever you import it.
           </p>
           <p className={`${css.small} ${mutedClass}`}>
-            One consistent snapshot, one row per line inside <span className={monoClass}>{"{ tables: { … } }"}</span>.
+            One consistent snapshot, one row per line inside <span className={monoClass}>{"{ version: 2, tables: { … } }"}</span>.{" "}
+            <strong>Sealed keys</strong> stay encrypted under this server&apos;s AUTH_SECRET (import them into a Keystead that
+            has the same secret); <strong>clear keys</strong> are readable by anyone holding the file.
           </p>
-          {/* A plain <a download>: the route handler streams the file with an attachment header. */}
-          <a className={buttonClass("primary")} href="/api/admin/export/json" download>
-            Download JSON
-          </a>
+          {/* Plain <a download>s: the route handler streams the file with an attachment header. */}
+          <div style={{ display: "flex", gap: "0.5rem", flexWrap: "wrap" }}>
+            <a className={buttonClass("primary")} href="/api/admin/export/json?keys=sealed" download>
+              Download JSON (sealed keys)
+            </a>
+            <a className={buttonClass()} href="/api/admin/export/json?keys=clear" download>
+              Download JSON (clear keys)
+            </a>
+          </div>
         </Card>
         <Card title="Licenses, as CSV">
           <p>One line per license: its key, status, product and plan, customer, seats in use, expiry and Stripe references.</p>
@@ -36,7 +43,7 @@ export default function ExportPage() {
         </Card>
       </div>
       <p className={`${css.small} ${mutedClass}`} style={{ marginTop: "1rem" }}>
-        These files hold every license key in the clear: store them as you would a password.
+        The CSV and the clear-keys JSON hold every license key in the clear: store them as you would a password.
       </p>
     </>
   );

@@ -21,3 +21,4 @@ export * from "./website-errors";
 export * from "./portal-links";
 export * from "./trials";
 export * from "./releases";
+export * from "./import-jobs";

@@ -1,9 +1,14 @@
-import { asc, gt, sql, type SQL } from "drizzle-orm";
+import { asc, getTableColumns, gt, sql, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { Pool } from "pg";
+import { z } from "zod";
 import {
   activations,
+  apiTokens,
+  appState,
+  licenseNotices,
+  usageDaily,
   auditLog,
   customers,
   emailOutbox,
@@ -22,12 +27,16 @@ import { schema, type Db } from "@/server/db/client";
 import { revealLicenseKey } from "@/server/domain/licensing/license-key";
 
 /**
- * The exit plan: everything Keystead knows, as files another system can import.
+ * The way out: everything Keystead knows, as files another Keystead (or another system) can import.
  *
- * - JSON: every table that matters (the catalog, customers, licenses, activations, Stripe's events and the
- *   facts read from Stripe: subscriptions, payments, charges), license keys revealed (the database alone only holds them sealed with
- *   AUTH_SECRET, which would make a dump useless elsewhere). Signing keys are exported public only: they let
- *   the next system verify offline tokens already handed out, and a private key has no business in a file.
+ * - JSON (version 2): one document holding every table that matters: the catalog, customers, licenses, activations,
+ *   Stripe's events and the facts read from Stripe (subscriptions, payments, charges, license states), the email
+ *   outbox's status, the audit log, API tokens (hashed), usage counters, settings (app_state) and the signing keys.
+ *   License keys are exported as the operator chooses: `keys: "sealed"` (the default) keeps each key sealed under
+ *   AUTH_SECRET, as stored, so the file alone reveals no key; `keys: "clear"` writes them in the clear (for
+ *   another system, or a new instance with another secret). Signing keys are always exported sealed: an instance
+ *   with the same AUTH_SECRET keeps signing with them, and any instance can publish them so offline tokens already
+ *   in customers' hands keep verifying (server/domain/import/keystead.ts).
  * - CSV: licenses, one line each, for a spreadsheet or a bulk import.
  *
  * Both are produced as a stream of chunks, a batch of rows at a time by keyset on the primary key, from one
@@ -36,41 +45,101 @@ import { revealLicenseKey } from "@/server/domain/licensing/license-key";
  */
 
 export const EXPORT_FORMAT = "keystead-export";
-export const EXPORT_VERSION = 1;
+export const EXPORT_VERSION = 2;
+export const ExportKeysMode = z.enum(["sealed", "clear"]);
+export type ExportKeysMode = z.infer<typeof ExportKeysMode>;
+/** GET /api/v1/admin/export (scope admin): `?keys=clear|sealed`, default sealed. */
+export const ExportQuery = z.object({ keys: ExportKeysMode.default("sealed") });
+/** The document GET /api/v1/admin/export streams (for the OpenAPI description; rows are each table's columns). */
+export const ExportDocument = z.object({
+  format: z.literal(EXPORT_FORMAT),
+  version: z.literal(EXPORT_VERSION),
+  exportedAt: z.string(),
+  keys: ExportKeysMode,
+  tables: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))),
+});
 const BATCH = 1000;
 
 /** Rows of one table in primary-key order, BATCH at a time. */
 async function* batches<T extends Record<string, unknown>>(
   fetch: (after: SQL | undefined) => Promise<T[]>,
-  keyOf: (row: T) => string | number,
-  keyColumn: PgColumn,
+  keyOf: (row: T) => unknown,
+  keyColumns: PgColumn[],
 ): AsyncGenerator<T[]> {
   let after: SQL | undefined;
   for (;;) {
     const rows = await fetch(after);
     if (rows.length) yield rows;
     if (rows.length < BATCH) return;
-    after = gt(keyColumn, keyOf(rows[rows.length - 1]!));
+    const last = keyOf(rows[rows.length - 1]!);
+    after =
+      keyColumns.length === 1
+        ? gt(keyColumns[0]!, last)
+        : sql`(${sql.join(keyColumns, sql`, `)}) > (${sql.join((last as unknown[]).map((v) => sql`${v}`), sql`, `)})`;
   }
 }
 
-function plain<T extends PgTable>(db: Db, table: T, key: PgColumn, keyOf: (r: T["$inferSelect"]) => string | number) {
+/**
+ * The tables of the export, in an order that satisfies foreign keys on import, each with its primary key (the
+ * keyset order). The import reads this same list (server/domain/import/keystead.ts).
+ */
+export const EXPORT_TABLES = [
+  { name: "products", table: products, key: [products.id] },
+  { name: "plans", table: plans, key: [plans.id] },
+  { name: "planPrices", table: planPrices, key: [planPrices.stripePriceId] },
+  { name: "customers", table: customers, key: [customers.id] },
+  { name: "licenses", table: licenses, key: [licenses.id] },
+  { name: "activations", table: activations, key: [activations.id] },
+  { name: "stripeEvents", table: stripeEvents, key: [stripeEvents.id] },
+  { name: "stripeSubscriptions", table: stripeSubscriptions, key: [stripeSubscriptions.id] },
+  { name: "payments", table: payments, key: [payments.id] },
+  { name: "stripeCharges", table: stripeCharges, key: [stripeCharges.id] },
+  { name: "stripeLicenseStates", table: stripeLicenseStates, key: [stripeLicenseStates.licenseId] },
+  { name: "emailOutbox", table: emailOutbox, key: [emailOutbox.id] },
+  { name: "licenseNotices", table: licenseNotices, key: [licenseNotices.licenseId, licenseNotices.kind, licenseNotices.forDate] },
+  { name: "auditLog", table: auditLog, key: [auditLog.id] },
+  { name: "apiTokens", table: apiTokens, key: [apiTokens.id] },
+  { name: "usageDaily", table: usageDaily, key: [usageDaily.day, usageDaily.metric] },
+  { name: "settings", table: appState, key: [appState.key] },
+  { name: "signingKeys", table: signingKeys, key: [signingKeys.kid] },
+] as const satisfies readonly { name: string; table: PgTable; key: PgColumn[] }[];
+
+export type ExportTableName = (typeof EXPORT_TABLES)[number]["name"];
+
+
+/** Column name -> drizzle property name, for a table. */
+export function propertyNames(table: PgTable): Map<string, string> {
+  return new Map(Object.entries(getTableColumns(table)).map(([prop, col]) => [col.name, prop]));
+}
+
+/**
+ * Rows as PostgreSQL itself writes them to JSON (to_jsonb): timestamps keep their microseconds and every value its
+ * exact text, which drizzle's Date mapping would round to milliseconds. Keyed by the drizzle property names.
+ */
+function rowsOf(db: Db, spec: (typeof EXPORT_TABLES)[number]) {
+  const table = spec.table as PgTable;
+  const keys = [...spec.key] as PgColumn[];
+  const props = propertyNames(table);
+  const keyNames = keys.map((k) => k.name);
   return batches(
-    (after) =>
-      db
-        .select()
-        .from(table as PgTable)
-        .where(after)
-        .orderBy(asc(key))
-        .limit(BATCH) as Promise<T["$inferSelect"][]>,
-    keyOf,
-    key,
+    async (after) => {
+      const result = await db.execute<{ r: Record<string, unknown> }>(
+        sql`select to_jsonb(${table}) as r from ${table} ${after ? sql`where ${after}` : sql``} order by ${sql.join(keys, sql`, `)} limit ${BATCH}`,
+      );
+      return result.rows.map(({ r }) => {
+        const out: Record<string, unknown> = {};
+        for (const [name, value] of Object.entries(r)) out[props.get(name) ?? name] = value;
+        return out;
+      });
+    },
+    (r) => (keyNames.length === 1 ? r[props.get(keyNames[0]!)!] : keyNames.map((n) => r[props.get(n)!])),
+    keys,
   );
 }
 
-/** A license as exported: every column but the sealed key, plus the key itself. */
-function exportedLicense(row: typeof licenses.$inferSelect) {
-  const { keyCiphertext, ...rest } = row;
+/** A license as exported with keys in the clear: every column but the sealed key, plus the key itself. */
+function clearLicense(row: Record<string, unknown>) {
+  const { keyCiphertext, ...rest } = row as typeof licenses.$inferSelect;
   try {
     return { ...rest, key: revealLicenseKey(keyCiphertext) };
   } catch {
@@ -79,50 +148,29 @@ function exportedLicense(row: typeof licenses.$inferSelect) {
   }
 }
 
-/** The tables of the JSON export, in an order that satisfies foreign keys on import. */
-function jsonTables(db: Db): [name: string, rows: () => AsyncGenerator<Record<string, unknown>[]>][] {
-  return [
-    ["products", () => plain(db, products, products.id, (r) => r.id)],
-    ["plans", () => plain(db, plans, plans.id, (r) => r.id)],
-    ["planPrices", () => plain(db, planPrices, planPrices.stripePriceId, (r) => r.stripePriceId)],
-    ["customers", () => plain(db, customers, customers.id, (r) => r.id)],
-    [
-      "licenses",
-      async function* () {
-        for await (const rows of plain(db, licenses, licenses.id, (r) => r.id)) yield rows.map(exportedLicense);
-      },
-    ],
-    ["activations", () => plain(db, activations, activations.id, (r) => r.id)],
-    ["stripeEvents", () => plain(db, stripeEvents, stripeEvents.id, (r) => r.id)],
-    ["stripeSubscriptions", () => plain(db, stripeSubscriptions, stripeSubscriptions.id, (r) => r.id)],
-    ["payments", () => plain(db, payments, payments.id, (r) => r.id)],
-    ["stripeCharges", () => plain(db, stripeCharges, stripeCharges.id, (r) => r.id)],
-    ["stripeLicenseStates", () => plain(db, stripeLicenseStates, stripeLicenseStates.licenseId, (r) => r.licenseId)],
-    ["emailOutbox", () => plain(db, emailOutbox, emailOutbox.id, (r) => r.id)],
-    ["auditLog", () => plain(db, auditLog, auditLog.id, (r) => r.id)],
-    [
-      "signingKeys",
-      async function* () {
-        for await (const rows of plain(db, signingKeys, signingKeys.kid, (r) => r.kid)) {
-          yield rows.map(({ privateKeyCiphertext: _private, ...publicPart }) => publicPart);
-        }
-      },
-    ],
-  ];
+/** Rows of each table as written to the file, in batches. */
+function exportedRows(db: Db, spec: (typeof EXPORT_TABLES)[number], keys: ExportKeysMode) {
+  const rows = rowsOf(db, spec);
+  if (spec.name !== "licenses" || keys === "sealed") return rows;
+  return (async function* () {
+    for await (const batch of rows) yield batch.map(clearLicense);
+  })();
 }
 
 /**
- * The JSON export as text chunks: `{"format","version","exportedAt","tables":{"products":[…],…}}`, one row
+ * The JSON export as text chunks: `{"format","version","exportedAt","keys","tables":{"products":[…],…}}`, one row
  * per line so a line-oriented tool can also read it.
  */
-export async function* exportJson(db: Db, exportedAt: Date = new Date()): AsyncGenerator<string> {
-  yield `{"format":${JSON.stringify(EXPORT_FORMAT)},"version":${EXPORT_VERSION},"exportedAt":${JSON.stringify(exportedAt.toISOString())},"tables":{`;
+export async function* exportJson(db: Db, opts: { keys?: ExportKeysMode; exportedAt?: Date } = {}): AsyncGenerator<string> {
+  const keys = opts.keys ?? "sealed";
+  const exportedAt = opts.exportedAt ?? new Date();
+  yield `{"format":${JSON.stringify(EXPORT_FORMAT)},"version":${EXPORT_VERSION},"exportedAt":${JSON.stringify(exportedAt.toISOString())},"keys":${JSON.stringify(keys)},"tables":{`;
   let firstTable = true;
-  for (const [name, rows] of jsonTables(db)) {
-    yield `${firstTable ? "" : ","}\n${JSON.stringify(name)}:[`;
+  for (const spec of EXPORT_TABLES) {
+    yield `${firstTable ? "" : ","}\n${JSON.stringify(spec.name)}:[`;
     firstTable = false;
     let separator = "";
-    for await (const batch of rows()) {
+    for await (const batch of exportedRows(db, spec, keys)) {
       const lines = batch.map((r) => `\n${JSON.stringify(r)}`);
       yield separator + lines.join(",");
       separator = ",";
@@ -184,12 +232,12 @@ export async function* exportLicensesCsv(db: Db): AsyncGenerator<string> {
         .orderBy(asc(licenses.id))
         .limit(BATCH),
     (r) => r.license.id,
-    licenses.id,
+    [licenses.id],
   );
   for await (const batch of rows) {
     yield batch
       .map(({ license: l, product, plan, email, activations: count }) => {
-        const { key } = exportedLicense(l);
+        const { key } = clearLicense(l);
         const cells = [
           l.id,
           key,

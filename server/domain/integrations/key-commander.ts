@@ -6,7 +6,7 @@ import { recordAudit, type Actor } from "@/server/domain/audit/record";
 import { storable } from "@/server/domain/admin/text";
 import { AppError } from "@/server/domain/errors";
 import { effectiveStatus } from "@/server/domain/licensing/expiry";
-import { hashLicenseKey, revealLicenseKey } from "@/server/domain/licensing/license-key";
+import { lookupKeyHash, revealLicenseKey } from "@/server/domain/licensing/license-key";
 import { resetAllDevices, resetWindow } from "@/server/domain/licensing/self-reset";
 
 /**
@@ -159,7 +159,7 @@ const notThatEmails = () => new AppError("NOT_FOUND", "No license with that key 
  * cooldown (RESET_COOLDOWN inside it). A key that is unknown or someone else's is the same 404.
  */
 export async function publicResetActivations(tx: Tx, input: z.infer<typeof PublicResetActivationsInput>, now: Date) {
-  const hash = hashLicenseKey(input.license_key);
+  const hash = lookupKeyHash(input.license_key);
   if (!hash) throw notThatEmails();
   const [found] = await tx
     .select({ id: licenses.id })

@@ -7,7 +7,7 @@ import { AppError } from "@/server/domain/errors";
 import { issueOfflineToken } from "@/server/domain/tokens/offline-token";
 import type { ActivateLicenseInput } from "./inputs";
 import { claimTrialMachine } from "./trial-machine";
-import { hashLicenseKey } from "./license-key";
+import { lookupKeyHash } from "./license-key";
 import {
   CLIENT_ACTOR,
   CLIENT_AUDIT_METADATA,
@@ -36,7 +36,7 @@ export type ActivateResult = {
  * statement that starts after the previous one committed.
  */
 export async function activateLicense(db: DbOrTx, input: ActivateLicenseInput): Promise<ActivateResult> {
-  const keyHash = hashLicenseKey(input.key);
+  const keyHash = lookupKeyHash(input.key);
   if (!keyHash) throw licenseNotFound();
 
   const outcome = await db.transaction(async (tx) => {

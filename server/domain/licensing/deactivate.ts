@@ -4,7 +4,7 @@ import type { DbOrTx } from "@/server/db/client";
 import { recordAudit } from "@/server/domain/audit/record";
 import { AppError } from "@/server/domain/errors";
 import type { DeactivateLicenseInput } from "./inputs";
-import { hashLicenseKey } from "./license-key";
+import { lookupKeyHash } from "./license-key";
 import { CLIENT_AUDIT_METADATA, CLIENT_ACTOR, licenseNotFound, lockLicenseByKeyHash } from "./lookup";
 
 /**
@@ -12,7 +12,7 @@ import { CLIENT_AUDIT_METADATA, CLIENT_ACTOR, licenseNotFound, lockLicenseByKeyH
  * customer can always move a suspended or expired license's machine off it.
  */
 export async function deactivateLicense(db: DbOrTx, input: DeactivateLicenseInput): Promise<{ deactivated: true }> {
-  const keyHash = hashLicenseKey(input.key);
+  const keyHash = lookupKeyHash(input.key);
   if (!keyHash) throw licenseNotFound();
   return db.transaction(async (tx) => {
     // Same lock as activate: a seat count in progress never sees a half-finished change.

@@ -5,7 +5,7 @@ import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import { issueOfflineToken } from "@/server/domain/tokens/offline-token";
 import type { HeartbeatInput } from "./inputs";
-import { hashLicenseKey } from "./license-key";
+import { lookupKeyHash } from "./license-key";
 import { activationColumns, assertUsable, licenseNotFound, lookupLicense, toActivationView, toLicenseView } from "./lookup";
 import type { ActivationView, LicenseView } from "./view";
 
@@ -20,7 +20,7 @@ export async function recordHeartbeat(
   db: Db,
   input: HeartbeatInput,
 ): Promise<{ activation: ActivationView; license: LicenseView; token: string }> {
-  const keyHash = hashLicenseKey(input.key);
+  const keyHash = lookupKeyHash(input.key);
   if (!keyHash) throw licenseNotFound();
   const found = await lookupLicense(db, keyHash, input.fingerprint);
   if (!found) throw licenseNotFound();

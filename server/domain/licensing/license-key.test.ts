@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { generateLicenseKey, hashLicenseKey, normalizeLicenseKey, revealLicenseKey, sealLicenseKey } from "./license-key";
+import {
+  foreignKeyHash,
+  generateLicenseKey,
+  hashLicenseKey,
+  licenseKeyHint,
+  lookupKeyHash,
+  normalizeForeignKey,
+  normalizeLicenseKey,
+  revealLicenseKey,
+  sealImportedKey,
+  sealLicenseKey,
+} from "./license-key";
 
 describe("license keys", () => {
   it("have the contract's format and are unique", () => {
@@ -32,5 +43,25 @@ describe("license keys", () => {
     expect(JSON.stringify(stored)).not.toContain(normalizeLicenseKey(key));
     expect(JSON.stringify(stored)).not.toContain(key);
     expect(revealLicenseKey(stored.keyCiphertext)).toBe(key);
+  });
+
+  it("imported keys of another format are found by their own normalised text: whitespace out, upper case, all else kept", () => {
+    const ls = "80e15db5-c796-436b-850c-8f9c98a48abe";
+    expect(normalizeForeignKey(` ${ls}\n`)).toBe(ls.toUpperCase());
+    for (const typed of [ls, ls.toUpperCase(), ` ${ls} `, ls.replace("-", " - ")]) expect(lookupKeyHash(typed), typed).toBe(lookupKeyHash(ls));
+    // Dashes and prefixes are part of the key: another spelling is another key.
+    expect(lookupKeyHash(ls.replaceAll("-", ""))).not.toBe(lookupKeyHash(ls));
+    expect(lookupKeyHash("MYAPP_ABC")).not.toBe(lookupKeyHash("MYAPP-ABC"));
+    // A Keystead key keeps its own hash (and its O/0, I/L/1 folding); the two hash domains never meet.
+    const key = generateLicenseKey();
+    expect(lookupKeyHash(key.toLowerCase())).toBe(hashLicenseKey(key));
+    expect(foreignKeyHash(key)).not.toBe(hashLicenseKey(key));
+    expect(lookupKeyHash("")).toBeNull();
+    expect(lookupKeyHash("x".repeat(256))).toBeNull();
+    expect(licenseKeyHint(ls)).toBe("48ABE");
+    const stored = sealImportedKey(ls);
+    expect(stored.keyHash).toBe(lookupKeyHash(ls));
+    expect(JSON.stringify(stored).toUpperCase()).not.toContain(ls.toUpperCase());
+    expect(revealLicenseKey(stored.keyCiphertext)).toBe(ls);
   });
 });

@@ -45,8 +45,37 @@ export function hashLicenseKey(input: string): string | null {
 }
 
 export function licenseKeyHint(key: string): string {
-  const normalized = normalizeLicenseKey(key)!;
-  return normalized.slice(-5);
+  const normalized = normalizeLicenseKey(key) ?? normalizeForeignKey(key);
+  return normalized!.slice(-5);
+}
+
+/**
+ * Keys imported from another platform (Lemon Squeezy's UUIDs, Keygen's and Gumroad's hex groups, Polar's
+ * prefixed keys...) keep working exactly as their customers type them. A key that reads as a Keystead key
+ * (25 Crockford characters once dashes and spaces go) is stored and found as one; any other is found by its own
+ * normalised text: whitespace removed anywhere, upper-cased, everything else (dashes, underscores, prefixes) kept.
+ * Upper-casing folds Lemon Squeezy's lower-case UUIDs and a customer's caps lock alike; no platform we import
+ * issues two keys that differ only in case.
+ */
+export const FOREIGN_KEY_MAX = 255;
+
+export function normalizeForeignKey(input: string): string | null {
+  const compact = input.replace(/\s+/g, "").toUpperCase();
+  return compact.length === 0 || compact.length > FOREIGN_KEY_MAX ? null : compact;
+}
+
+/** Lookup hash of an imported key of another format (a separate hash domain: never equal to a Keystead key's). */
+export function foreignKeyHash(input: string): string | null {
+  const normalized = normalizeForeignKey(input);
+  return normalized === null ? null : sha256Hex(`keystead-foreign-license:${normalized}`);
+}
+
+/**
+ * The hash a typed key is looked up by: a Keystead key's own, else an imported key's. Still one hash and so one
+ * indexed probe of licenses.key_hash: the hot path's single statement does not change.
+ */
+export function lookupKeyHash(input: string): string | null {
+  return hashLicenseKey(input) ?? foreignKeyHash(input);
 }
 
 export const displayHint = (hint: string) => `•••••-•••••-•••••-•••••-${hint}`;
@@ -54,6 +83,11 @@ export const displayHint = (hint: string) => `•••••-•••••-�
 /** Everything stored about a new key: its lookup hash, hint and sealed copy. */
 export function sealLicenseKey(key: string) {
   return { keyHash: hashLicenseKey(key)!, keyHint: licenseKeyHint(key), keyCiphertext: seal("license-key", key) };
+}
+
+/** What is stored for an imported key, whatever its format (see lookupKeyHash). */
+export function sealImportedKey(key: string) {
+  return { keyHash: lookupKeyHash(key)!, keyHint: licenseKeyHint(key), keyCiphertext: seal("license-key", key) };
 }
 
 export function revealLicenseKey(ciphertext: string): string {

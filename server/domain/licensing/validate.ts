@@ -1,7 +1,7 @@
 import type { Db } from "@/server/db/client";
 import { now } from "@/server/domain/clock";
 import type { ValidateLicenseInput } from "./inputs";
-import { hashLicenseKey } from "./license-key";
+import { lookupKeyHash } from "./license-key";
 import { blockingCode, lookupLicense, toActivationView, toLicenseView } from "./lookup";
 import type { ActivationView, LicenseView } from "./view";
 
@@ -27,7 +27,7 @@ export type ValidationResult = {
  * an error; the first rule that fails names the code.
  */
 export async function validateLicense(db: Db, input: ValidateLicenseInput): Promise<ValidationResult> {
-  const keyHash = hashLicenseKey(input.key);
+  const keyHash = lookupKeyHash(input.key);
   const found = keyHash ? await lookupLicense(db, keyHash, input.fingerprint) : null;
   if (!found) return { valid: false, code: "NOT_FOUND", license: null, activation: null };
 

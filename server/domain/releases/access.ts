@@ -3,7 +3,7 @@ import { licenses, plans, products } from "@/server/db/schema";
 import type { Db, DbOrTx } from "@/server/db/client";
 import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
-import { hashLicenseKey } from "@/server/domain/licensing/license-key";
+import { lookupKeyHash } from "@/server/domain/licensing/license-key";
 import { assertUsable, blockingCode, licenseNotFound, lookupLicense, type LicenseRecord } from "@/server/domain/licensing/lookup";
 import { liveReleasesOf, toPublicReleaseView, type ReleaseRecord } from "./catalog";
 import type { LatestReleaseInput, LatestReleaseOutput, PublicReleaseView } from "./inputs";
@@ -43,7 +43,7 @@ const forPlatform = (release: ReleaseRecord, platform: string | undefined) => re
  * license may download on the channel and platform asked for, with a signed link to it.
  */
 export async function latestRelease(db: Db, input: LatestReleaseInput): Promise<LatestReleaseOutput> {
-  const keyHash = hashLicenseKey(input.key);
+  const keyHash = lookupKeyHash(input.key);
   if (!keyHash) throw licenseNotFound();
   const found = await lookupLicense(db, keyHash, input.fingerprint);
   if (!found) throw licenseNotFound();

@@ -1,4 +1,5 @@
 import type { TaskList } from "graphile-worker";
+import { importRunTask } from "./import-run";
 import { processStripeEventTask } from "./process-stripe-event";
 import { sendEmailTask } from "./send-email";
 import { stripeReconcileTask } from "./stripe-reconcile";
@@ -11,6 +12,7 @@ export const taskList: TaskList = {
   process_stripe_event: processStripeEventTask,
   send_email: sendEmailTask,
   stripe_reconcile: stripeReconcileTask,
+  import_run: importRunTask,
   sweep_expire: sweepExpireTask,
   sweep_reminders: sweepRemindersTask,
   sweep_floating_seats: sweepFloatingSeatsTask,

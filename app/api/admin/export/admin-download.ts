@@ -16,6 +16,11 @@ export async function adminDownload(
   const session = await sessionFromHeaders(db(), req.headers);
   if (!session) return errorResponse("UNAUTHORIZED", "Sign in as an admin to download exports.", 401);
   if (!session.user.isAdmin) return errorResponse("FORBIDDEN", "Exports need an admin account.", 403);
+  return streamedDownload(file);
+}
+
+/** The file streamed from one snapshot, as an attachment no cache keeps (also GET /api/v1/admin/export). */
+export function streamedDownload(file: { name: string; contentType: string; produce: (db: Db) => AsyncGenerator<string> }): Response {
   const chunks = inSnapshot(pool(), file.produce);
   const body = textStream(chunks, (err) => console.error(`[export] ${file.name} failed part-way:`, err));
   return new Response(body, {
