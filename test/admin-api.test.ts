@@ -109,8 +109,8 @@ describe("management API", () => {
 
   it("accepts a token made in the admin app until it is revoked, and records it as the actor", async () => {
     const db = app.database.db;
-    const { token, apiToken } = await db.transaction((tx) =>
-      createApiToken(tx, { type: "admin", id: "owner@example.com" }, { name: "CI" }),
+    const { secret: token, token: apiToken } = await db.transaction((tx) =>
+      createApiToken(tx, { type: "admin", id: "owner@example.com" }, { name: "CI", scopes: ["admin"] }),
     );
     expect(token).toMatch(/^ks_[0-9A-Za-z]{32}$/);
     expect(apiToken.tokenStart).toBe(token.slice(0, 7));

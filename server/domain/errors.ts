@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   ALREADY_EXISTS: 409,
   TOO_MANY_ACTIVATIONS: 409,
   INVALID_STATE: 409,
+  /** An Idempotency-Key reused with another method, path or body (or while its first request still runs). */
+  IDEMPOTENCY_CONFLICT: 409,
   METHOD_NOT_ALLOWED: 405,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
