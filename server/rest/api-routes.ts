@@ -169,6 +169,17 @@ const routes = {
     errors: [],
   },
 
+  stripeWebhook: {
+    method: "POST",
+    path: "/api/stripe/webhook",
+    summary: "Stripe's webhook: a signed event is stored and its processing queued in one transaction, then 200",
+    description:
+      "Verified against the raw body with STRIPE_WEBHOOK_SECRET (header Stripe-Signature). A redelivered event is answered 200 and never processed twice.",
+    tag: "billing",
+    responses: { 200: { description: "Stored (or already was)", schema: S.WebhookReceived } },
+    errors: ["INVALID_SIGNATURE", "PAYLOAD_TOO_LARGE", "RATE_LIMITED"],
+  },
+
   // ---- Catalog
   listProducts: {
     method: "GET",

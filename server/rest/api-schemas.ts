@@ -103,6 +103,8 @@ export const Health = z.object({
   worker: z.enum(["ok", "off", "starting", "stopped", "failed"]).meta({ description: "off: WORKER=off; anything but ok and off answers 503" }),
 });
 
+export const WebhookReceived = z.object({ received: z.literal(true) });
+
 // ---- Management API answers
 
 export const ProductResponse = z.object({ product: Product });
