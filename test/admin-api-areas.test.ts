@@ -176,7 +176,10 @@ describe("licenses and customers over the API", () => {
     expect((await app.post("/api/v1/licenses/validate", { key, fingerprint: fp })).body.code).toBe("NOT_ACTIVATED");
 
     const moved = documented("changeLicensePlan", await call("POST", `/api/v1/admin/licenses/${license.id}/change-plan`, { plan: pro.slug }), 200);
-    expect(moved.license).toMatchObject({ plan: pro.slug, maxActivations: 5 });
+    // Seats stay unless given.
+    expect(moved.license).toMatchObject({ plan: pro.slug, maxActivations: 2 });
+    const resized = documented("changeLicensePlan", await call("POST", `/api/v1/admin/licenses/${license.id}/change-plan`, { plan: basic.slug, seats: 5 }), 200);
+    expect(resized.license).toMatchObject({ plan: basic.slug, maxActivations: 5 });
     expect((await call("POST", `/api/v1/admin/licenses/${license.id}/change-plan`, { plan: "no-such" })).status).toBe(404);
 
     const resent = documented("resendLicenseEmail", await call("POST", `/api/v1/admin/licenses/${license.id}/resend-email`), 202);

@@ -332,7 +332,7 @@ const routes = {
   changeLicensePlan: {
     method: "POST",
     path: "/api/v1/admin/licenses/{id}/change-plan",
-    summary: "Move a license to another plan of the same product (entitlements, seats and duration follow the plan)",
+    summary: "Move a license to another plan of the same product: entitlements, grace and token lifetime follow the plan; expiry stays; seats stay unless given",
     tag: "licenses",
     scope: "licenses:write",
     pathParams: LICENSE_ID,

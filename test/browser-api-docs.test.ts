@@ -1,0 +1,45 @@
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startApp, type TestApp } from "./helpers/app";
+import { LAPTOP, launchBrowser, newPerson, overflowsHorizontally, PHONE, screenshot } from "./helpers/browser";
+
+/**
+ * GET /api/v1/docs in real Chromium: the reference renders the document (operations and their scopes), loads
+ * nothing from any other host, and breaks nothing of its own Content-Security-Policy; on a laptop and a phone.
+ */
+
+let app: TestApp;
+let browser: Browser;
+beforeAll(async () => {
+  app = await startApp();
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+});
+
+describe("the API reference page", () => {
+  it.each([
+    ["laptop", LAPTOP],
+    ["phone", PHONE],
+  ] as const)("renders the OpenAPI document on a %s, from this origin only", async (name, device) => {
+    const { page, problems, context } = await newPerson(browser, device);
+    const elsewhere: string[] = [];
+    page.on("request", (req) => {
+      const url = new URL(req.url());
+      if (url.origin !== app.url && url.protocol !== "data:" && url.protocol !== "blob:") elsewhere.push(req.url());
+    });
+    await page.goto(`${app.url}/api/v1/docs`);
+    await page.getByText("Keystead API", { exact: false }).first().waitFor({ timeout: 30_000 });
+    // Operations from the document are shown, management and public ones.
+    await page.getByText("Search licenses by key, key hint", { exact: false }).first().waitFor({ timeout: 30_000 });
+    await page.getByText("Activate a machine", { exact: false }).first().waitFor();
+    await page.waitForLoadState("networkidle");
+    await screenshot(page, `api-docs-${name}`);
+    expect(elsewhere).toEqual([]);
+    expect(problems).toEqual([]);
+    if (name === "phone") expect(await overflowsHorizontally(page)).toBe(false);
+    await context.close();
+  });
+});
