@@ -1,7 +1,9 @@
+import fs from "node:fs";
+import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type TestApp } from "./helpers/app";
-import { LAPTOP, launchBrowser, newPerson, overflowsHorizontally, PHONE, screenshot } from "./helpers/browser";
+import { LAPTOP, launchBrowser, newPerson, overflowsHorizontally, PHONE, SCREENSHOT_DIR } from "./helpers/browser";
 
 /**
  * GET /api/v1/docs in real Chromium: the reference renders the document (operations and their scopes), loads
@@ -31,14 +33,19 @@ describe("the API reference page", () => {
       if (url.origin !== app.url && url.protocol !== "data:" && url.protocol !== "blob:") elsewhere.push(req.url());
     });
     await page.goto(`${app.url}/api/v1/docs`);
-    await page.getByText("Keystead API", { exact: false }).first().waitFor({ timeout: 30_000 });
+    await page.getByRole("heading", { name: "Keystead API" }).first().waitFor({ timeout: 30_000 });
     // Operations from the document are shown, management and public ones.
-    await page.getByText("Search licenses by key, key hint", { exact: false }).first().waitFor({ timeout: 30_000 });
-    await page.getByText("Activate a machine", { exact: false }).first().waitFor();
+    await page.getByRole("heading", { name: /Search licenses by key, key hint/ }).first().waitFor({ timeout: 30_000 });
+    await page.getByRole("heading", { name: /Activate a machine/ }).first().waitFor();
     await page.waitForLoadState("networkidle");
-    await screenshot(page, `api-docs-${name}`);
+    // The page is very long (every operation): the screenshot is its first screenful.
+    fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, `api-docs-${name}.png`) });
     expect(elsewhere).toEqual([]);
-    expect(problems).toEqual([]);
+    // Zod inside Scalar probes whether eval is allowed (`Function("")` in a try) and, refused by the policy, runs
+    // without it; the browser reports the refusal. Anything else is a problem.
+    const probe = `console error: CSP violation: script-src blocked eval in ${app.url}/api/v1/docs/scalar.js`;
+    expect(problems.filter((p) => p !== probe)).toEqual([]);
     if (name === "phone") expect(await overflowsHorizontally(page)).toBe(false);
     await context.close();
   });

@@ -37,7 +37,9 @@ const PAGE = `<!doctype html>
 <title>Keystead API reference</title>
 </head>
 <body>
-<div id="api-reference"><noscript>This reference needs JavaScript; the document itself is at <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</noscript></div>
+<noscript>This reference needs JavaScript; the document itself is at <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</noscript>
+<!-- Empty: Scalar reads what a mount element holds as the document. -->
+<div id="reference"></div>
 <script src="/api/v1/docs/scalar.js"></script>
 <script src="/api/v1/docs/init.js"></script>
 </body>
@@ -46,7 +48,7 @@ const PAGE = `<!doctype html>
 
 // Scalar's settings. Everything that would call another host is off: its fonts, telemetry, the AI agent, MCP,
 // the hosted proxy (no proxyUrl: "try it" requests go straight to this origin, which the policy allows).
-const INIT = `Scalar.createApiReference("#api-reference", ${JSON.stringify({
+const INIT = `Scalar.createApiReference("#reference", ${JSON.stringify({
   url: "/api/v1/openapi.json",
   withDefaultFonts: false,
   telemetry: false,
