@@ -62,7 +62,7 @@ export async function withIdempotency(
         and(
           eq(idempotencyKeys.actor, request.actor),
           eq(idempotencyKeys.key, request.key),
-          lt(idempotencyKeys.createdAt, sql`now() - interval '24 hours'`),
+          lt(idempotencyKeys.createdAt, sql`now() - make_interval(secs => ${IDEMPOTENCY_WINDOW_MS / 1000})`),
         ),
       );
     const [claimed] = await db()

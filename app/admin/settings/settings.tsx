@@ -370,7 +370,6 @@ function ApiTokens() {
               <th>Token</th>
               <th>Scopes</th>
               <th>Expires</th>
-              <th>Made by</th>
               <th>Created</th>
               <th>Last used</th>
               <th aria-label="Actions" />
@@ -383,11 +382,20 @@ function ApiTokens() {
                   {t.name} {t.revokedAt && <Badge tone="red">revoked</Badge>}
                   {!t.revokedAt && t.expiresAt && new Date(t.expiresAt) <= new Date() && <Badge tone="red">expired</Badge>}
                 </td>
-                <td className={monoClass}>{t.tokenStart}…</td>
-                <td className={monoClass}>{t.scopes.join(", ")}</td>
+                <td className={`${monoClass} ${css.nowrap}`}>{t.tokenStart}…</td>
+                <td className={monoClass}>
+                  {t.scopes.map((scope, i) => (
+                    <span key={scope} className={css.nowrap}>
+                      {scope}
+                      {i < t.scopes.length - 1 ? ", " : ""}
+                    </span>
+                  ))}
+                </td>
                 <td className={css.nowrap}>{t.expiresAt ? formatDateTime(t.expiresAt) : "never"}</td>
-                <td>{t.createdBy ?? "—"}</td>
-                <td className={css.nowrap}>{formatDateTime(t.createdAt)}</td>
+                <td>
+                  <span className={css.nowrap}>{formatDateTime(t.createdAt)}</span>
+                  {t.createdBy && <div className={`${css.small} ${mutedClass}`}>by {t.createdBy}</div>}
+                </td>
                 <td className={css.nowrap}>{formatRelative(t.lastUsedAt)}</td>
                 <td>
                   {!t.revokedAt && (
