@@ -114,7 +114,7 @@ describe("API tokens over the API", () => {
     const issued = (await call("POST", "/api/v1/admin/licenses", { plan: pro.slug, email: `t-${uniq()}@example.com` }, { token: made.secret })).body;
     const audit = documented("listAudit", await call("GET", `/api/v1/admin/audit?actorType=api_token&actorId=${made.token.id}`), 200);
     expect(audit.data.length).toBeGreaterThan(0);
-    for (const entry of audit.data) expect(entry.actor).toEqual({ type: "api_token", id: made.token.id });
+    for (const entry of audit.data) expect(entry.actor).toEqual({ type: "api_token", id: made.token.id, name: "issuer" });
     expect(audit.data.map((e: any) => e.subject.id)).toContain(issued.license.id);
   });
 });

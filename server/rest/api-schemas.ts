@@ -208,6 +208,7 @@ export const AuditEntry = z.object({
   actor: z.object({
     type: z.enum(ACTOR_TYPES),
     id: z.string().nullable().meta({ description: "admin: their email; api_token: the token's id (\"bootstrap\": ADMIN_API_TOKEN)" }),
+    name: z.string().nullable().optional().meta({ description: "api_token: the token's name" }),
   }),
   action: z.string(),
   subject: z.object({ type: z.string(), id: z.string() }),
