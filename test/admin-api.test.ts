@@ -1,12 +1,10 @@
 import crypto from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { activations, apiTokens, appState, auditLog, customers, emailOutbox, licenses, plans, products } from "@/server/db/schema";
 import { createApiToken, revokeApiToken } from "@/server/domain/admin/api-tokens";
 import { hashLicenseKey } from "@/server/domain/licensing/license-key";
-import { LICENSE_ACTIONS } from "@/server/domain/licensing/lifecycle";
+import { API_ROUTES } from "@/server/rest/api-routes";
 import { eventually, startApp, TEST_ADMIN_TOKEN, type TestApp } from "./helpers/app";
 
 const AUTH = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
@@ -14,27 +12,15 @@ const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
 const uniq = () => crypto.randomBytes(3).toString("hex");
 const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
 
-/** Every admin route: the 401 test walks this list, and the OpenAPI test checks it matches the document. */
-const ADMIN_ROUTES: [method: "GET" | "POST" | "PATCH", path: string][] = [
-  ["GET", "/api/v1/admin/products"],
-  ["POST", "/api/v1/admin/products"],
-  ["GET", "/api/v1/admin/plans"],
-  ["POST", "/api/v1/admin/plans"],
-  ["PATCH", "/api/v1/admin/plans/{slug}"],
-  ["GET", "/api/v1/admin/licenses"],
-  ["POST", "/api/v1/admin/licenses"],
-  ["GET", "/api/v1/admin/licenses/{id}"],
-  ...Object.keys(LICENSE_ACTIONS).map((a): ["POST", string] => ["POST", `/api/v1/admin/licenses/{id}/${a}`]),
-  ["POST", "/api/v1/admin/licenses/{id}/activation-file"],
-  ["POST", "/api/v1/admin/stripe/reconcile"],
-];
+/** Every management route, from the route table the OpenAPI document is made of (test/openapi.test.ts). */
+const ADMIN_ROUTES = API_ROUTES.filter((r) => r.scope).map((r) => [r.method, r.path] as const);
 
 describe("management API", () => {
   let app: TestApp;
   const get = (route: string, headers: Record<string, string> = AUTH) => app.get(route, headers);
   const post = (route: string, body?: unknown, headers: Record<string, string> = AUTH) => app.post(route, body, headers);
-  const patch = async (route: string, body: unknown, headers: Record<string, string>) => {
-    const res = await fetch(app.url + route, { method: "PATCH", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  const send = async (method: string, route: string, body: unknown, headers: Record<string, string>) => {
+    const res = await fetch(app.url + route, { method, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
     return { status: res.status, body: (await res.json()) as any, headers: res.headers };
   };
 
@@ -72,7 +58,8 @@ describe("management API", () => {
     ).map((r) => r.action);
 
   beforeAll(async () => {
-    app = await startApp();
+    // The 401 walk below sends hundreds of bad tokens from one address; the bad-token limit has its own test.
+    app = await startApp({ env: { RATE_LIMIT_IP: "100000" } });
   });
   afterAll(async () => {
     await app?.stop();
@@ -89,14 +76,14 @@ describe("management API", () => {
       { authorization: "Bearer ks_0000000000000000000000000000000" },
     ];
     for (const [method, route] of ADMIN_ROUTES) {
-      const url = route.replace("{id}", UNKNOWN_ID).replace("{slug}", slug);
+      const url = route.replace("{slug}", slug).replace(/\{\w+\}/g, UNKNOWN_ID);
       for (const headers of wrong) {
         const res =
           method === "GET"
             ? await get(url, headers)
-            : method === "PATCH"
-              ? await patch(url, { name: "Nope" }, headers)
-              : await post(url, { slug, name: "Nope", expiresAt: null }, headers);
+            : method === "POST"
+              ? await post(url, { slug, name: "Nope", expiresAt: null }, headers)
+              : await send(method, url, { name: "Nope" }, headers);
         expect(res.status, `${method} ${url} ${JSON.stringify(headers)}`).toBe(401);
         expect(res.body.error.code).toBe("UNAUTHORIZED");
         expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
@@ -109,8 +96,8 @@ describe("management API", () => {
 
   it("accepts a token made in the admin app until it is revoked, and records it as the actor", async () => {
     const db = app.database.db;
-    const { token, apiToken } = await db.transaction((tx) =>
-      createApiToken(tx, { type: "admin", id: "owner@example.com" }, { name: "CI" }),
+    const { secret: token, token: apiToken } = await db.transaction((tx) =>
+      createApiToken(tx, { type: "admin", id: "owner@example.com" }, { name: "CI", scopes: ["admin"] }),
     );
     expect(token).toMatch(/^ks_[0-9A-Za-z]{32}$/);
     expect(apiToken.tokenStart).toBe(token.slice(0, 7));
@@ -570,66 +557,4 @@ describe("management API", () => {
     expect(app.logs()).not.toContain("unhandled error in a REST route");
   });
 
-  it("publishes an OpenAPI 3.1 document listing every route, admin ones behind bearerAuth", async () => {
-    const res = await app.get("/api/v1/openapi.json");
-    expect(res.status).toBe(200);
-    const doc = res.body;
-    expect(doc.openapi).toBe("3.1.0");
-    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
-
-    const documented = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([p, ops]) =>
-      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
-    );
-    const admin = documented.filter((o) => o.includes("/api/v1/admin/"));
-    expect(admin.sort()).toEqual(ADMIN_ROUTES.map(([m, p]) => `${m} ${p}`).sort());
-    for (const op of [
-      "POST /api/v1/licenses/validate",
-      "POST /api/v1/licenses/activate",
-      "POST /api/v1/licenses/deactivate",
-      "POST /api/v1/licenses/heartbeat",
-      "GET /api/v1/jwks",
-    ]) {
-      expect(documented).toContain(op);
-    }
-
-    // Every route file under app/api/v1 is documented (dynamic segments as {name}; [action] as each action).
-    const routeFiles = fs
-      .readdirSync(path.join(process.cwd(), "app/api/v1"), { recursive: true, encoding: "utf8" })
-      .filter((f) => f.endsWith("route.ts") && !f.startsWith("openapi.json"))
-      .map((f) => `/api/v1/${path.dirname(f)}`.replace(/\[(\w+)\]/g, "{$1}"));
-    const paths = Object.keys(doc.paths);
-    for (const route of routeFiles) {
-      if (route.endsWith("{action}")) {
-        for (const a of Object.keys(LICENSE_ACTIONS)) expect(paths).toContain(route.replace("{action}", a));
-      } else {
-        expect(paths, route).toContain(route);
-      }
-    }
-
-    for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
-      for (const [m, op] of Object.entries(ops)) {
-        if (p.startsWith("/api/v1/admin/")) {
-          expect(op.security, `${m} ${p}`).toEqual([{ bearerAuth: [] }]);
-          expect(op.responses["401"], `${m} ${p}`).toBeDefined();
-        } else {
-          expect(op.security, `${m} ${p}`).toBeUndefined();
-        }
-        if (op.requestBody) expect(op.requestBody.content["application/json"].schema.$ref).toMatch(/^#\/components\/schemas\//);
-      }
-    }
-    // Request schemas come from the routes' own zod schemas.
-    expect(doc.components.schemas.CreatePlanInput.required).toEqual(
-      expect.arrayContaining(["product", "slug", "name", "seats", "durationDays", "entitlements", "stripePriceIds"]),
-    );
-    expect(doc.components.schemas.ActivateLicenseInput.required).toEqual(["key", "fingerprint"]);
-
-    // Every $ref resolves.
-    const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
-    expect(refs.length).toBeGreaterThan(20);
-    for (const r of new Set(refs)) {
-      const name = r.match(/#\/components\/schemas\/([^"]+)/)?.[1];
-      expect(name, r).toBeDefined();
-      expect(doc.components.schemas[name!], r).toBeDefined();
-    }
-  });
 });

@@ -189,7 +189,8 @@ describe("settings", () => {
   });
 
   it("creates an API token shown once and stored hashed, which works until revoked", async () => {
-    const { token, apiToken } = await caller().settings.createApiToken({ name: `ci-${uniq()}` });
+    const { secret: token, token: apiToken } = await caller().settings.createApiToken({ name: `ci-${uniq()}`, scopes: ["read"] });
+    expect(apiToken).toMatchObject({ scopes: ["read"], expiresAt: null, lastUsedAt: null });
     expect(token).toMatch(/^ks_/);
     const [row] = await database.db.select().from(apiTokens).where(eq(apiTokens.id, apiToken.id));
     expect(row!.tokenHash).toBe(hashApiToken(token));

@@ -234,11 +234,30 @@ describe("the admin app in a browser", () => {
   it("creates an API token shown once, and rotates the signing key after confirming", async () => {
     await page.goto(`${app.url}/admin/settings`);
     await page.getByLabel("New token's name").fill("billing script");
+    // Scopes: read is ticked by default; add licenses:write. An expiry date a year from now.
+    await page.getByRole("checkbox", { name: /licenses:write/ }).check();
+    const nextYear = new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel("Expires (optional)").fill(nextYear);
     await page.getByRole("button", { name: "Create token" }).click();
     const token = (await page.getByTestId("secret-value").textContent())!;
     expect(token).toMatch(/^ks_/);
-    const listed = await app.get("/api/v1/admin/products", { authorization: `Bearer ${token}` });
-    expect(listed.status).toBe(200);
+    const auth = { authorization: `Bearer ${token}` };
+    expect((await app.get("/api/v1/admin/products", auth)).status).toBe(200);
+    // Outside its scopes: 403 naming the scope.
+    const refused = await app.post("/api/v1/admin/products", { slug: "by-token", name: "Nope" }, auth);
+    expect([refused.status, refused.body.error.details]).toEqual([403, { scope: "catalog:write" }]);
+    const row = page.getByRole("table", { name: "API tokens" }).getByRole("row").filter({ hasText: "billing script" });
+    await expect.poll(() => row.textContent()).toContain("read, licenses:write");
+    // Columns: name, token, scopes, expires, created (and by whom), last used.
+    expect((await row.getByRole("cell").nth(3).textContent())?.trim()).not.toBe("never");
+    // Last use shows after a reload (it was used just now).
+    await page.reload();
+    await row.waitFor();
+    expect((await row.getByRole("cell").nth(5).textContent())?.trim()).not.toBe("never");
+    // The whole table fits a laptop: the Revoke button does not hide behind a sideways scroll.
+    const table = page.getByRole("table", { name: "API tokens" });
+    expect(await table.evaluate((t) => t.parentElement!.scrollWidth <= t.parentElement!.clientWidth + 1)).toBe(true);
+    await screenshot(page, "admin-settings-tokens-laptop");
 
     const kidsBefore = (await app.get("/api/v1/jwks")).body.keys.length;
     await page.getByRole("button", { name: "Rotate signing key" }).click();

@@ -75,9 +75,9 @@ describe("a database dump", () => {
     // An admin signs in, makes an API token (and uses it), and exports with the keys revealed.
     const admin = browserless(app.url);
     const adminSignIn = await signInByEmail(admin, smtp, ADMIN, "/admin");
-    const made = await trpcMutation(admin, "settings.createApiToken", { name: "dump test" });
+    const made = await trpcMutation(admin, "settings.createApiToken", { name: "dump test", scopes: ["read"] });
     expect(made.status).toBe(200);
-    const apiToken: string = (await made.json()).result.data.token;
+    const apiToken: string = (await made.json()).result.data.secret;
     expect(apiToken).toMatch(/^ks_/);
     expect((await app.get("/api/v1/admin/products", { authorization: `Bearer ${apiToken}` })).status).toBe(200);
     const exported = await admin.request("/api/admin/export/json?keys=clear");

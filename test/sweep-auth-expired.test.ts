@@ -4,7 +4,7 @@ import { Logger, parseCrontab, runOnce } from "graphile-worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashSessionToken } from "@/server/auth/hashed-adapter";
 import { closeDb } from "@/server/db/client";
-import { sessions, users, verificationTokens } from "@/server/db/schema";
+import { idempotencyKeys, sessions, users, verificationTokens } from "@/server/db/schema";
 import { deleteExpiredAuthRows } from "@/server/domain/sweeps/auth-expired";
 import { crontab } from "@/server/jobs/crontab";
 import { taskList } from "@/server/jobs/tasks";
@@ -58,6 +58,26 @@ describe("the expired sign-in sweep", () => {
     const last = await deleteExpiredAuthRows(database.db, { limit: 2 });
     expect(last).toEqual({ processed: 2, more: false });
     expect(await left(expired)).toEqual({ sessions: 0, links: 0 });
+  });
+
+  it("also deletes management API idempotency keys past their 24 hours, keeping younger ones", async () => {
+    const row = (key: string, ageMs: number) => ({
+      actor: "api_token:bootstrap",
+      key,
+      method: "POST",
+      path: "/api/v1/admin/licenses",
+      bodyHash: "0".repeat(64),
+      status: 201,
+      response: { ok: true },
+      createdAt: new Date(Date.now() - ageMs),
+      completedAt: new Date(Date.now() - ageMs),
+    });
+    const tag = crypto.randomBytes(4).toString("hex");
+    await database.db.insert(idempotencyKeys).values([row(`${tag}-old`, 25 * HOUR), row(`${tag}-young`, 23 * HOUR)]);
+    while ((await deleteExpiredAuthRows(database.db)).more);
+    const keys = (await database.db.select({ key: idempotencyKeys.key }).from(idempotencyKeys)).map((r) => r.key);
+    expect(keys).toContain(`${tag}-young`);
+    expect(keys).not.toContain(`${tag}-old`);
   });
 
   it("a cron-started run deletes expired sessions and sign-in links and keeps live ones", async () => {

@@ -27,6 +27,8 @@ export const ERROR_STATUS = {
   SEALED_UNDER_ANOTHER_SECRET: 422,
   /** A file that is not the format it was sent as. */
   UNREADABLE_IMPORT: 422,
+  /** An Idempotency-Key reused with another method, path or body (or while its first request still runs). */
+  IDEMPOTENCY_CONFLICT: 409,
   METHOD_NOT_ALLOWED: 405,
   /** A trial asked for with a disposable (throwaway) email address the operator refuses. */
   DISPOSABLE_EMAIL: 422,

@@ -1,24 +1,40 @@
 import { z } from "zod";
 import { db } from "@/server/db/client";
 import type { Actor } from "@/server/domain/audit/record";
-import { authenticateApiToken, bearerToken } from "@/server/domain/admin/api-tokens";
+import { authenticateBearer, bearerToken, grants, type ApiPrincipal, type ApiTokenScope } from "@/server/domain/admin/api-tokens";
+import { AppError } from "@/server/domain/errors";
 import { env } from "@/server/env";
-import { errorResponse, limit, readJson, toErrorResponse, type RestResult } from "./handler";
+import { errorResponse, limit, readJsonWithText, refuseIfOver, toErrorResponse, type RestResult } from "./handler";
+import { idempotencyKey, MUTATING_METHODS, withIdempotency } from "./idempotency";
 import { clientIp } from "./rate-limit";
 
 /**
- * The wrapper for every /api/v1/admin route: bearer auth first (401 before anything else is looked at), then
- * the input (JSON body, or the query string for GET), then the handler; errors map through the same
- * toErrorResponse as the public routes.
+ * The wrapper for every /api/v1/admin route, in this order:
+ * 1. the failed-attempt limit of the caller's IP (RATE_LIMIT_IP bad tokens a minute): once over, every request
+ *    from that IP is 429 until the window passes, a valid token included, so guessing cannot go on in between;
+ * 2. the bearer token (401 before anything else is looked at; expired and revoked tokens are unknown ones);
+ * 3. the token's scopes: the route's `scope`, "admin" when it names none (403 FORBIDDEN naming the scope), so a
+ *    route added without thinking about scopes is closed to every token but admin ones;
+ * 4. Idempotency-Key on mutating calls (./idempotency.ts);
+ * 5. the input (JSON body, or the query string for GET), then the handler; errors map through the same
+ *    toErrorResponse as the public routes.
  */
 
 export type AdminContext<I> = {
   actor: Actor;
+  /** The token's scopes and name (for answers that say who is calling). */
+  principal: ApiPrincipal;
   input: I;
   params: Record<string, string>;
   req: Request;
   /** The JSON body, for routes whose schema depends on the URL; an absent body reads as {}. */
   body: () => Promise<unknown>;
+};
+
+export type AdminRouteOptions<S extends z.ZodType> = {
+  input?: S;
+  /** The scope a token needs (server/db/schema/api-tokens.ts); default "admin". */
+  scope?: ApiTokenScope;
 };
 
 /** Next passes `{ params: Promise<...> }`; a route without dynamic segments gets `{}`. */
@@ -30,7 +46,10 @@ function hasBody(req: Request): boolean {
   return req.headers.has("transfer-encoding") || (length !== null && length.trim() !== "0");
 }
 
-const readBody = async (req: Request): Promise<unknown> => (hasBody(req) ? readJson(req) : {});
+const isJson = (req: Request) => {
+  const type = req.headers.get("content-type");
+  return !type || /^application\/(.+\+)?json\b/i.test(type);
+};
 
 function queryObject(req: Request): Record<string, string> {
   const out: Record<string, string> = {};
@@ -46,31 +65,77 @@ const unauthorized = () =>
     headers: { "WWW-Authenticate": 'Bearer realm="keystead-admin"' },
   });
 
+const failBucket = (req: Request) => `admin-auth-fail:${clientIp(req)}`;
+
 export function adminRoute<S extends z.ZodType = z.ZodUnknown>(
-  opts: { input?: S },
+  opts: AdminRouteOptions<S>,
   // A Response is passed through as it is: streamed downloads (GET /api/v1/admin/export).
   handler: (ctx: AdminContext<z.infer<S>>) => Promise<RestResult | Response>,
 ) {
+  const scope: ApiTokenScope = opts.scope ?? "admin";
   return async (req: Request, ctx: RouteContext): Promise<Response> => {
     try {
-      const actor = await authenticateApiToken(db(), bearerToken(req.headers.get("authorization")));
-      if (!actor) {
-        // Failed attempts are rate limited per IP (RATE_LIMIT_IP): guessing tokens gets slow. Authenticated
-        // scripts are not limited: they are the operator's own.
-        limit(`admin-auth-fail:${clientIp(req)}`, env().RATE_LIMIT_IP);
+      // Checked before the token, counted only for a bad one: authenticated scripts are not limited (they are
+      // the operator's own), but a guesser who is over the limit cannot try even a right token.
+      await refuseIfOver(failBucket(req), env().RATE_LIMIT_IP);
+      const principal = await authenticateBearer(db(), bearerToken(req.headers.get("authorization")));
+      if (!principal) {
+        await limit(failBucket(req), env().RATE_LIMIT_IP);
         return unauthorized();
+      }
+      if (!grants(principal.scopes, scope)) {
+        throw new AppError("FORBIDDEN", `This token lacks the "${scope}" scope this call needs.`, { scope });
       }
       const params = Object.fromEntries(
         Object.entries((await ctx?.params) ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v.join("/") : v]),
       );
-      let input: unknown = undefined;
-      if (opts.input) {
-        const raw = req.method === "GET" || req.method === "HEAD" ? queryObject(req) : await readBody(req);
-        input = opts.input.parse(raw);
+
+      const readsQuery = req.method === "GET" || req.method === "HEAD";
+      const key = MUTATING_METHODS.has(req.method) ? idempotencyKey(req) : null;
+      // JSON bodies are read once, here, so the key's body hash and the handler see the same bytes. Other bodies
+      // (uploads) stay unread for the handler.
+      let body: { value: unknown; text: string } | undefined;
+      const readBody = async () => {
+        body ??= hasBody(req) ? await readJsonWithText(req) : { value: {}, text: "" };
+        return body;
+      };
+      if (key && !isJson(req)) {
+        throw new AppError("BAD_REQUEST", "Idempotency-Key is supported on JSON requests only.");
       }
-      const result = await handler({ actor, input: input as z.infer<S>, params, req, body: () => readBody(req) });
-      if (result instanceof Response) return result;
-      return Response.json(result.body, { status: result.status ?? 200, headers: result.headers });
+
+      const execute = async (): Promise<Response> => {
+        try {
+          let input: unknown = undefined;
+          if (opts.input) input = opts.input.parse(readsQuery ? queryObject(req) : (await readBody()).value);
+          const result = await handler({
+            actor: principal.actor,
+            principal,
+            input: input as z.infer<S>,
+            params,
+            req,
+            body: async () => (await readBody()).value,
+          });
+          if (result instanceof Response) return result;
+          return Response.json(result.body, { status: result.status ?? 200, headers: result.headers });
+        } catch (err) {
+          return toErrorResponse(err);
+        }
+      };
+
+      if (!key) return await execute();
+      const text = (await readBody()).text;
+      let headers: Headers | undefined;
+      const answer = await withIdempotency(
+        { actor: `${principal.actor.type}:${principal.actor.id}`, key, method: req.method, path: new URL(req.url).pathname, body: text },
+        async () => {
+          const res = await execute();
+          headers = res.headers;
+          return { status: res.status, body: await res.json() };
+        },
+      );
+      const out = new Headers(answer.replayed ? undefined : headers);
+      if (answer.replayed) out.set("Idempotent-Replayed", "true");
+      return Response.json(answer.body, { status: answer.status, headers: out });
     } catch (err) {
       return toErrorResponse(err);
     }

@@ -45,6 +45,11 @@ export function zodDetails(err: z.ZodError) {
  * reader (./body.ts), so a client cannot make us buffer an arbitrarily large (or chunked, unannounced) body.
  */
 export async function readJson(req: Request, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
+  return (await readJsonWithText(req, maxBytes)).value;
+}
+
+/** readJson, also returning the body's text as received (for hashing, e.g. Idempotency-Key). */
+export async function readJsonWithText(req: Request, maxBytes = MAX_BODY_BYTES): Promise<{ value: unknown; text: string }> {
   const type = req.headers.get("content-type") ?? "";
   // Refusing non-JSON types also keeps cross-site HTML forms (text/plain, form-encoded) from reaching us.
   if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
@@ -53,9 +58,22 @@ export async function readJson(req: Request, maxBytes = MAX_BODY_BYTES): Promise
   const text = await readBodyText(req, maxBytes);
   if (text.trim() === "") throw new AppError("BAD_REQUEST", "The request body is empty; send a JSON object.");
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), text };
   } catch {
     throw new AppError("BAD_REQUEST", "The request body is not valid JSON.");
+  }
+}
+
+/**
+ * Throws RATE_LIMITED when `bucket` has already used its `max` for this minute, without counting this request:
+ * for limits that count only failures but must also stop a success once over (the management API's bad-token limit).
+ */
+export async function refuseIfOver(bucket: string, max: number) {
+  const result = rateLimiter().peek(bucket, max);
+  if (!result.ok) {
+    throw new AppError("RATE_LIMITED", `Too many requests; try again in ${result.retryAfterSeconds} s.`, {
+      retryAfter: result.retryAfterSeconds,
+    });
   }
 }
 

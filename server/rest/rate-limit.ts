@@ -33,6 +33,15 @@ export class RateLimiter {
     return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((w.start + this.windowMs - t) / 1000)) };
   }
 
+  /** Whether `bucket` is already past `limit` in its current window, without counting a request. */
+  peek(bucket: string, limit: number): RateLimitResult {
+    if (limit <= 0) return { ok: true };
+    const t = this.now();
+    const w = this.windows.get(bucket);
+    if (!w || t - w.start >= this.windowMs || w.count < limit) return { ok: true };
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((w.start + this.windowMs - t) / 1000)) };
+  }
+
   private sweep(t: number) {
     if (t - this.lastSweep < this.windowMs) return;
     this.lastSweep = t;

@@ -257,22 +257,35 @@ function SigningKeys() {
 }
 
 type ApiToken = RouterOutputs["settings"]["apiTokens"][number];
+type ApiTokenScope = ApiToken["scopes"][number];
+
+const SCOPE_CHOICES: { scope: ApiTokenScope; meaning: string }[] = [
+  { scope: "read", meaning: "reads everything" },
+  { scope: "licenses:write", meaning: "issues and changes licenses" },
+  { scope: "catalog:write", meaning: "changes products and plans" },
+  { scope: "admin", meaning: "everything, tokens included" },
+];
 
 function ApiTokens() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const tokens = useQuery(trpc.settings.apiTokens.queryOptions());
   const [name, setName] = useState("");
+  const [scopes, setScopes] = useState<ApiTokenScope[]>(["read"]);
+  const [expiresOn, setExpiresOn] = useState("");
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
   const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.settings.apiTokens.queryKey() });
   const create = useMutation(
     trpc.settings.createApiToken.mutationOptions({
       onSuccess: async () => {
         setName("");
+        setExpiresOn("");
         await invalidate();
       },
     }),
   );
+  const toggleScope = (scope: ApiTokenScope, on: boolean) =>
+    setScopes((now) => (on ? [...new Set([...now, scope])] : now.filter((s) => s !== scope)));
   const revoke = useMutation(
     trpc.settings.revokeApiToken.mutationOptions({
       onSuccess: async () => {
@@ -284,12 +297,12 @@ function ApiTokens() {
   return (
     <Card title="API tokens">
       <p className={`${css.small} ${mutedClass}`}>
-        Bearer tokens for the management API (/api/v1/admin, described at /api/v1/openapi.json). Only a hash is stored:
+        Bearer tokens for the management API (/api/v1/admin, browsable at <a href="/api/v1/docs">/api/v1/docs</a>). Only a hash is stored:
         a token is shown once, when it is made.
       </p>
       {create.data && (
         <div style={{ margin: "0.75rem 0" }}>
-          <SecretOnce label={`Token “${create.data.apiToken.name}”`} value={create.data.token}>
+          <SecretOnce label={`Token “${create.data.token.name}”`} value={create.data.secret}>
             Send it as <span className={monoClass}>Authorization: Bearer …</span>. It is not shown again.
           </SecretOnce>
         </div>
@@ -299,7 +312,9 @@ function ApiTokens() {
         style={{ alignItems: "flex-end", marginBottom: "0.75rem" }}
         onSubmit={(e) => {
           e.preventDefault();
-          create.mutate({ name: name.trim() });
+          // The end of the chosen day, in the admin's own time zone.
+          const expiresAt = expiresOn ? new Date(`${expiresOn}T23:59:59`).toISOString() : null;
+          create.mutate({ name: name.trim(), scopes, expiresAt });
         }}
       >
         <div style={{ flex: "1 1 220px" }}>
@@ -307,8 +322,37 @@ function ApiTokens() {
             <input id="token-name" className={inputClass} value={name} onChange={(e) => setName(e.target.value)} placeholder="CI, billing script…" required />
           </Field>
         </div>
+        <fieldset style={{ flex: "1 1 100%", border: 0, padding: 0, margin: "0 0 0.9rem" }}>
+          <legend className={css.small}>Scopes (what the token may do)</legend>
+          <div className={css.row}>
+            {SCOPE_CHOICES.map((c) => (
+              <label key={c.scope} className={css.small} style={{ display: "inline-flex", gap: "0.35rem", alignItems: "center" }}>
+                <input
+                  type="checkbox"
+                  checked={scopes.includes(c.scope)}
+                  onChange={(e) => toggleScope(c.scope, e.target.checked)}
+                />
+                <span>
+                  <span className={monoClass}>{c.scope}</span> {c.meaning}
+                </span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <div style={{ flex: "0 1 200px" }}>
+          <Field label="Expires (optional)" htmlFor="token-expires">
+            <input
+              id="token-expires"
+              type="date"
+              className={inputClass}
+              value={expiresOn}
+              min={new Date().toISOString().slice(0, 10)}
+              onChange={(e) => setExpiresOn(e.target.value)}
+            />
+          </Field>
+        </div>
         <div style={{ marginBottom: "0.9rem" }}>
-          <Button type="submit" variant="primary" loading={create.isPending}>
+          <Button type="submit" variant="primary" loading={create.isPending} disabled={scopes.length === 0}>
             Create token
           </Button>
         </div>
@@ -326,7 +370,8 @@ function ApiTokens() {
             <tr>
               <th>Name</th>
               <th>Token</th>
-              <th>Made by</th>
+              <th>Scopes</th>
+              <th>Expires</th>
               <th>Created</th>
               <th>Last used</th>
               <th aria-label="Actions" />
@@ -337,10 +382,22 @@ function ApiTokens() {
               <tr key={t.id}>
                 <td>
                   {t.name} {t.revokedAt && <Badge tone="red">revoked</Badge>}
+                  {!t.revokedAt && t.expiresAt && new Date(t.expiresAt) <= new Date() && <Badge tone="red">expired</Badge>}
                 </td>
-                <td className={monoClass}>{t.tokenStart}…</td>
-                <td>{t.createdBy ?? "—"}</td>
-                <td className={css.nowrap}>{formatDateTime(t.createdAt)}</td>
+                <td className={`${monoClass} ${css.nowrap}`}>{t.tokenStart}…</td>
+                <td className={monoClass}>
+                  {t.scopes.map((scope, i) => (
+                    <span key={scope} className={css.nowrap}>
+                      {scope}
+                      {i < t.scopes.length - 1 ? ", " : ""}
+                    </span>
+                  ))}
+                </td>
+                <td className={css.nowrap}>{t.expiresAt ? formatDateTime(t.expiresAt) : "never"}</td>
+                <td>
+                  <span className={css.nowrap}>{formatDateTime(t.createdAt)}</span>
+                  {t.createdBy && <div className={`${css.small} ${mutedClass}`}>by {t.createdBy}</div>}
+                </td>
                 <td className={css.nowrap}>{formatRelative(t.lastUsedAt)}</td>
                 <td>
                   {!t.revokedAt && (

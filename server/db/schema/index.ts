@@ -22,3 +22,4 @@ export * from "./portal-links";
 export * from "./trials";
 export * from "./releases";
 export * from "./import-jobs";
+export * from "./idempotency-keys";

@@ -1,9 +1,9 @@
-import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { ACTOR_TYPES, auditLog, type ActorType } from "@/server/db/schema";
+import { ACTOR_TYPES, apiTokens, auditLog, type ActorType } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import type { Actor } from "@/server/domain/audit/record";
-import { CursorInput, decodeCursor, isPositiveInt, LimitInput, page } from "./cursor";
+import { CursorInput, decodeCursor, isPositiveInt, isUuid, LimitInput, page } from "./cursor";
 import { storableText } from "./text";
 
 /** Who acts in the admin app: the signed-in admin, named by email in every audit row they cause. */
@@ -39,7 +39,8 @@ export type ListAuditInput = z.input<typeof ListAuditInput>;
 export type AuditEntryView = {
   id: number;
   at: string;
-  actor: { type: ActorType; id: string | null };
+  /** `name`: a token's name, for actors that are API tokens made in the app (listAudit fills it in). */
+  actor: { type: ActorType; id: string | null; name?: string | null };
   action: string;
   subject: { type: string; id: string };
   before: unknown;
@@ -85,5 +86,19 @@ export async function listAudit(tx: DbOrTx, rawInput: ListAuditInput) {
     .orderBy(desc(auditLog.id))
     .limit(input.limit + 1);
   const { data, nextCursor } = page(rows, input.limit, (r) => [r.id]);
-  return { data: data.map(toAuditEntry), nextCursor };
+  // Tokens are named where they act: one lookup for the page's token ids (revoked tokens keep their name).
+  const tokenIds = [...new Set(data.filter((r) => r.actorType === "api_token" && isUuid(r.actorId)).map((r) => r.actorId!))];
+  const names = new Map(
+    tokenIds.length
+      ? (await tx.select({ id: apiTokens.id, name: apiTokens.name }).from(apiTokens).where(inArray(apiTokens.id, tokenIds))).map((t) => [t.id, t.name])
+      : [],
+  );
+  return {
+    data: data.map((r) => {
+      const entry = toAuditEntry(r);
+      if (r.actorType === "api_token") entry.actor.name = r.actorId === "bootstrap" ? "ADMIN_API_TOKEN" : (names.get(r.actorId ?? "") ?? null);
+      return entry;
+    }),
+    nextCursor,
+  };
 }

@@ -164,23 +164,23 @@ export async function listPlans(tx: DbOrTx): Promise<PlanView[]> {
 // seats and duration apply to licenses issued from now on, while entitlements, grace days, token lifetime and
 // the heartbeat window are read through the plan, so they apply to its existing licenses too.
 
+/**
+ * Every field a plan takes at creation, as an optional change with its creation default removed: an absent field
+ * stays as it is (zod 4 would otherwise apply `graceDays`'s default 0 to a PATCH that does not name it). Derived
+ * from CreatePlanInput, so a field added there can be changed too without a second list to keep.
+ */
+function asChanges<T extends z.core.$ZodLooseShape>(shape: T) {
+  return Object.fromEntries(
+    Object.entries(shape).map(([k, s]) => [k, (s instanceof z.ZodDefault ? (s.unwrap() as z.ZodType) : (s as z.ZodType)).optional()]),
+  ) as { [K in keyof T]: z.ZodOptional<T[K] extends z.ZodDefault<infer I> ? I : T[K]> };
+}
+const { product: _product, slug: _slug, ...planFields } = CreatePlanInput.shape;
+
 export const UpdatePlanInput = z.strictObject({
   /** Slug of the plan to change. */
   plan: Slug,
-  name: DisplayName.optional(),
-  seats: z.number().int().min(1).max(1_000_000).optional(),
-  durationDays: z.number().int().min(1).max(36_500).nullable().optional(),
-  graceDays: z.number().int().min(0).max(3650).optional(),
-  entitlements: z.array(storableText(1, 100)).max(200).transform(uniqueStrings).optional(),
-  /** The complete new set of bound prices (replaces the old set). */
-  stripePriceIds: z.array(storableText(1, 255)).max(100).transform(uniqueStrings).optional(),
-  offlineTokenTtlSeconds: z.number().int().min(60).max(31_536_000).nullable().optional(),
-  heartbeatWindowSeconds: z.number().int().min(60).max(31_536_000).nullable().optional(),
-  airGappedTtlDays: AirGappedTtlDays.nullable().optional(),
-  trialDays: TrialDays.nullable().optional(),
-  resetCooldownDays: ResetCooldownDays.optional(),
-  /** The complete new set of external ids (replaces the old set). */
-  externalIds: ExternalIds.optional(),
+  /** stripePriceIds, when given, is the complete new set of bound prices (replaces the old set). */
+  ...asChanges(planFields),
 });
 export type UpdatePlanInput = z.infer<typeof UpdatePlanInput>;
 /** The same change with the plan named by the URL (PATCH /api/v1/admin/plans/{slug}). */

@@ -77,6 +77,8 @@ export const UpdateProductInput = z.strictObject({
   externalIds: ProductExternalIds.optional(),
 });
 export type UpdateProductInput = z.infer<typeof UpdateProductInput>;
+/** The same change with the product named by the URL (PATCH /api/v1/admin/products/{slug}). */
+export const UpdateProductFields = UpdateProductInput.omit({ product: true });
 
 export const SetProductRetiredInput = z.strictObject({ product: Slug, retired: z.boolean() });
 export type SetProductRetiredInput = z.infer<typeof SetProductRetiredInput>;

@@ -157,10 +157,11 @@ const ACTOR_LABELS: Record<string, string> = {
 };
 
 /** "Admin ops@example.com", "Stripe evt_…", "System". */
-export function actorText(actor: { type: string; id: string | null }): string {
+export function actorText(actor: { type: string; id: string | null; name?: string | null }): string {
   const label = ACTOR_LABELS[actor.type] ?? actor.type;
   if (!actor.id) return label;
   if (actor.type === "api_token" && actor.id === "bootstrap") return "API token (ADMIN_API_TOKEN)";
+  if (actor.type === "api_token" && actor.name) return `${label} “${actor.name}” (${actor.id})`;
   return `${label} ${actor.id}`;
 }
 

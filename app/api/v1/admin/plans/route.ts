@@ -1,14 +1,15 @@
 // GET, POST /api/v1/admin/plans
 import { db } from "@/server/db/client";
-import { CreatePlanInput, createPlan, listPlans } from "@/server/domain/catalog/plans";
+import { createPlan, listPlans } from "@/server/domain/catalog/plans";
 import { adminRoute } from "@/server/rest/admin";
+import { API } from "@/server/rest/api-routes";
 import { methodNotAllowed } from "@/server/rest/handler";
 
 export const dynamic = "force-dynamic";
 
-export const GET = adminRoute({}, async () => ({ body: { data: await listPlans(db()) } }));
+export const GET = adminRoute(API.listPlans, async () => ({ body: { data: await listPlans(db()), nextCursor: null } }));
 
-export const POST = adminRoute({ input: CreatePlanInput }, async ({ actor, input }) => {
+export const POST = adminRoute(API.createPlan, async ({ actor, input }) => {
   const plan = await db().transaction((tx) => createPlan(tx, actor, input));
   return { status: 201, body: { plan } };
 });

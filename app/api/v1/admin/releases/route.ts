@@ -7,9 +7,9 @@ import { methodNotAllowed } from "@/server/rest/handler";
 
 export const dynamic = "force-dynamic";
 
-export const GET = adminRoute({ input: ListReleasesQuery }, async ({ input }) => ({ body: { data: await listReleases(db(), input) } }));
+export const GET = adminRoute({ input: ListReleasesQuery, scope: "read" }, async ({ input }) => ({ body: { data: await listReleases(db(), input) } }));
 
 // multipart/form-data: the file streams to DATA_DIR (server/domain/releases/upload.ts), never into memory.
-export const POST = adminRoute({}, async ({ actor, req }) => ({ status: 201, body: { release: await uploadRelease(db(), actor, req) } }));
+export const POST = adminRoute({ scope: "catalog:write" }, async ({ actor, req }) => ({ status: 201, body: { release: await uploadRelease(db(), actor, req) } }));
 
 export const { PUT, PATCH, DELETE } = methodNotAllowed("GET", "POST");

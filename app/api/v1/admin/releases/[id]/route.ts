@@ -6,6 +6,6 @@ import { methodNotAllowed } from "@/server/rest/handler";
 
 export const dynamic = "force-dynamic";
 
-export const DELETE = adminRoute({}, async ({ actor, params }) => ({ body: await deleteRelease(db(), actor, { releaseId: params.id! }) }));
+export const DELETE = adminRoute({ scope: "catalog:write" }, async ({ actor, params }) => ({ body: await deleteRelease(db(), actor, { releaseId: params.id! }) }));
 
 export const { GET, POST, PUT, PATCH } = methodNotAllowed("DELETE");

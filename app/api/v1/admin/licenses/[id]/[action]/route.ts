@@ -8,7 +8,8 @@ import { methodNotAllowed } from "@/server/rest/handler";
 
 export const dynamic = "force-dynamic";
 
-export const POST = adminRoute({}, async ({ actor, params, body }) => {
+// The scope of every action (the route table lists each: server/rest/api-routes.ts).
+export const POST = adminRoute({ scope: "licenses:write" }, async ({ actor, params, body }) => {
   // An unknown action is a 404 whatever the body holds.
   if (!licenseAction(params.action!)) throw new AppError("NOT_FOUND", `There is no license action "${params.action}".`);
   const input = await body();
