@@ -59,6 +59,7 @@ const EnvSchema = z
     DATABASE_URL: urlSetting(["postgres:", "postgresql:"]),
     APP_URL: urlSetting(["http:", "https:"]).transform((v) => (v ?? "http://localhost:3000").replace(/\/+$/, "")),
     PORT: intSetting(3000, 1),
+    DATA_DIR: optionalString.transform((v) => v ?? "./.data"),
     AUTH_SECRET: secretSetting,
     /** The secret before AUTH_SECRET: what it sealed still opens until `npm run reseal` has moved it. */
     AUTH_SECRET_PREVIOUS: secretSetting,
@@ -104,7 +105,11 @@ const EnvSchema = z
       }
       return days;
     }),
-    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    /** Bearer token for GET /metrics (Prometheus); unset: /metrics answers 404. */
+    METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
+      message: "must be at least 16 characters",
+    }),
   })
   .superRefine((env, ctx) => {
     if (!env.AUTH_SECRET && !usesDevelopmentSecret(env.NODE_ENV)) {

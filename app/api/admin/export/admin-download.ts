@@ -3,6 +3,7 @@ import { sessionFromHeaders } from "@/server/auth/session";
 import { inSnapshot, textStream } from "@/server/domain/admin/export";
 import type { Db } from "@/server/db/client";
 import { errorResponse } from "@/server/rest/handler";
+import { errorField, logger } from "@/server/observability/log";
 
 /**
  * A file download for the admin app, behind the admin session (the same cookie session as the pages and
@@ -17,7 +18,7 @@ export async function adminDownload(
   if (!session) return errorResponse("UNAUTHORIZED", "Sign in as an admin to download exports.", 401);
   if (!session.user.isAdmin) return errorResponse("FORBIDDEN", "Exports need an admin account.", 403);
   const chunks = inSnapshot(pool(), file.produce);
-  const body = textStream(chunks, (err) => console.error(`[export] ${file.name} failed part-way:`, err));
+  const body = textStream(chunks, (err) => logger().error({ err: errorField(err) }, `[export] ${file.name} failed part-way`));
   return new Response(body, {
     headers: {
       "Content-Type": file.contentType,
