@@ -96,7 +96,7 @@ export function publicJsonRoute<S extends z.ZodType>(
       // Count every spelling of a key (case, dashes, O/0, I/L/1) as the same key.
       if (key) limit(`key:${normalizeLicenseKey(key) ?? key}`, env().RATE_LIMIT_KEY);
       const result = await handler(input, req);
-      recordLicenseAnswer(opts.name, answerCode(result.body));
+      recordLicenseAnswer(opts.name, answerCode(result));
       return Response.json(result.body, { status: result.status ?? 200, headers: result.headers });
     } catch (err) {
       recordLicenseAnswer(opts.name, errorCode(err));
@@ -106,11 +106,15 @@ export function publicJsonRoute<S extends z.ZodType>(
   return async (req: Request): Promise<Response> => signAnswer(req, await answer(req));
 }
 
-/** The `code` of an answer body (every license route answers with one), for the metrics. */
-function answerCode(body: unknown): string {
-  const code = (body as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : "OK";
+/** The `code` of an answer, for the metrics: validate names one; an activation is new (201) or was there (200). */
+function answerCode(result: RestResult): string {
+  const code = (result.body as { code?: unknown } | null)?.code;
+  if (typeof code === "string") return code;
+  if (carriesActivation(result)) return result.status === 201 ? "ACTIVATED" : "ALREADY_ACTIVATED";
+  return "OK";
 }
+
+const carriesActivation = (result: RestResult) => (result.body as { activation?: unknown } | null)?.activation !== undefined;
 
 function errorCode(err: unknown): string {
   if (isAppError(err)) return err.code;
