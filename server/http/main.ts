@@ -8,6 +8,7 @@ import type http from "node:http";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import next from "next";
+import { bootOrExit } from "@/server/boot";
 import { EnvError, env, type Env } from "@/server/env";
 import { errorField, logger } from "@/server/observability/log";
 import { doorRoutes } from "@/server/rest/license-routes";
@@ -122,6 +123,10 @@ async function main() {
   // Runs instrumentation.ts (settings, migrations, signing key, worker) before a single request is taken, the
   // door's own license routes included: they use the pool, keys and counters boot set up (on globalThis).
   await app.prepare();
+  // And wait for boot itself, whoever started it: Next may run instrumentation only on its first request (the
+  // standalone build does), and the door's own routes must not answer before the database is there (the
+  // embedded PostgreSQL's first start takes seconds). One boot per process: this joins the same promise.
+  await bootOrExit();
   attachUpgradeHandler(app, server);
   server.listen(settings.PORT, hostname, () => {
     logger().info(`[keystead] ready on http://${hostname ?? "localhost"}:${settings.PORT} (${dev ? "development" : "production"})`);
