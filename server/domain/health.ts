@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { sql } from "drizzle-orm";
+import { z } from "zod";
 import { db } from "@/server/db/client";
 import { migrationsFolder } from "@/server/db/migrations-folder";
 import { env } from "@/server/env";
@@ -47,14 +48,16 @@ export const WORKER_HEARTBEAT_KEY = "worker.heartbeat";
 export const WORKER_HEARTBEAT_MS = 10_000;
 const HEARTBEAT_STALE_SECONDS = 60;
 
-export type Readiness = {
-  ok: boolean;
-  database: "ok" | "unavailable";
-  migrations: "ok" | "pending" | "unknown";
+/** GET /api/ready's answer (200 when ok, 503 otherwise), for the OpenAPI document. */
+export const ReadinessOutput = z.object({
+  ok: z.boolean(),
+  database: z.enum(["ok", "unavailable"]),
+  migrations: z.enum(["ok", "pending", "unknown"]),
   /** This process's worker, or with WORKER=off the freshest heartbeat of any worker on the database. */
-  worker: Health["worker"] | "stale" | "none";
-  queue: { waiting: number | null; oldestStripeEventAgeSeconds: number | null };
-};
+  worker: z.enum(["ok", "off", "starting", "stopped", "failed", "stale", "none"]),
+  queue: z.object({ waiting: z.number().int().nullable(), oldestStripeEventAgeSeconds: z.number().int().nullable() }),
+});
+export type Readiness = z.infer<typeof ReadinessOutput> & { worker: Health["worker"] | "stale" | "none" };
 
 /**
  * GET /api/ready: can this process serve now? The database answers, every migration this build ships is

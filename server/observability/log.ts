@@ -68,10 +68,37 @@ export function logger(): Logger {
         return ctx ? { requestId: ctx.requestId } : {};
       },
     },
-    // Synchronous: a line written just before process.exit is not lost, and lines keep their order.
-    pino.destination({ dest: 1, sync: true }),
+    developmentMode() ? readableLines() : pino.destination({ dest: 1, sync: true }),
   );
   return holder.__keysteadLogger;
+}
+
+function developmentMode(): boolean {
+  try {
+    return parseSetting("NODE_ENV") === "development";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `npm run dev` reads its log in a terminal: each line as `level message` (and the request id), not JSON. Anywhere
+ * else (production, the tests) JSON lines, written synchronously so that a line written just before process.exit
+ * is not lost and lines keep their order.
+ */
+function readableLines(): pino.DestinationStream {
+  return {
+    write(line: string) {
+      try {
+        const entry = JSON.parse(line) as { level?: string; msg?: string; requestId?: string; err?: { stack?: string; message?: string } };
+        const level = entry.level === "info" ? "" : `${entry.level?.toUpperCase()} `;
+        const err = entry.err ? `\n${entry.err.stack ?? entry.err.message}` : "";
+        process.stdout.write(`${level}${entry.msg ?? ""}${entry.requestId ? ` (${entry.requestId})` : ""}${err}\n`);
+      } catch {
+        process.stdout.write(line);
+      }
+    },
+  };
 }
 
 /** A sane incoming X-Request-Id (a proxy's or a client's) is kept; anything else gets a fresh one. */
