@@ -11,6 +11,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  logger().error(err instanceof Error ? err.message : err);
+  logger().fatal(`[keystead] worker failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });
