@@ -134,6 +134,11 @@ describe("observability: metrics, readiness, structured logs with nothing secret
     const requests = lines.filter((l) => l.msg === "request");
     expect(requests.length).toBeGreaterThan(10);
     expect(requests.every((l) => typeof l.requestId === "string" && (l.requestId as string).length >= 8)).toBe(true);
+    // Lines written by Next's side (the webhook's route handler) carry the id the door gave the request.
+    const hookLine = requests.find((l) => l.route === "/api/stripe/webhook")!;
+    expect(lines.filter((l) => l.msg === "[stripe] webhook event accepted")).toEqual([
+      expect.objectContaining({ requestId: hookLine.requestId, stored: true, type: "checkout.session.completed" }),
+    ]);
     // Route templates, never raw paths: the sign-in callback's token-bearing URL is logged as its route.
     expect(requests.map((l) => l.route)).toContain("/api/auth/[...nextauth]");
   });

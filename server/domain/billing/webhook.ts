@@ -3,9 +3,9 @@ import { sql } from "drizzle-orm";
 import { appState } from "@/server/db/schema";
 import type { Db } from "@/server/db/client";
 import { AppError } from "@/server/domain/errors";
+import { logger } from "@/server/observability/log";
 import { metrics } from "@/server/observability/metrics";
 import { StripeEventEnvelope, storeStripeEvent } from "./store-event";
-import { logger } from "@/server/observability/log";
 
 /** Stripe's own default, and the contract's: a signature more than five minutes off is refused. */
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
@@ -67,6 +67,7 @@ export async function acceptWebhookEvent(db: Db, event: StripeEventEnvelope): Pr
   });
   // How far behind Stripe we are (its retries after an outage show here as hours), first deliveries only.
   if (accepted.stored) metrics().webhookLag.observe(Math.max(0, Date.now() / 1000 - event.created));
+  logger().debug({ eventId: event.id, type: event.type, stored: accepted.stored }, "[stripe] webhook event accepted");
   return accepted;
 }
 
