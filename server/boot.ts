@@ -1,9 +1,12 @@
+import path from "node:path";
 import { EnvError, env, resetEnvCache } from "@/server/env";
 import { closeDb, db, pool } from "@/server/db/client";
 import { migrate } from "@/server/db/migrate";
 import { releaseWaitingEmails } from "@/server/domain/mail/waiting";
 import { SealedUnderAnotherSecretError } from "@/server/domain/secret-box";
 import { activeSigningKey, ensureSigningKey } from "@/server/domain/tokens/keyring";
+import { onShutdown, shutdownHooksRun } from "@/server/http/shutdown";
+import { logger } from "@/server/observability/log";
 
 const holder = globalThis as unknown as { __keysteadBoot?: Promise<void> };
 
@@ -22,10 +25,13 @@ async function doBoot() {
   env();
   if (!env().DATABASE_URL) {
     const { startEmbeddedPostgres } = await import("@/server/db/embedded");
-    process.env.DATABASE_URL = await startEmbeddedPostgres();
+    const dataDir = path.resolve(env().DATA_DIR);
+    // Registered first, so it runs last on SIGTERM: after the worker's jobs and the pool have finished with it.
+    const onStop = shutdownHooksRun() ? (stop: () => Promise<void>) => onShutdown(stop) : undefined;
+    process.env.DATABASE_URL = await startEmbeddedPostgres(dataDir, onStop);
     resetEnvCache();
     await closeDb();
-    console.log("[keystead] using the embedded PostgreSQL in ./.data (set DATABASE_URL to use your own)");
+    logger().info(`[keystead] using the embedded PostgreSQL in ${path.join(dataDir, "postgres")} (set DATABASE_URL to use your own)`);
   }
   await migrate(pool());
   await ensureSigningKey(db());
@@ -55,9 +61,10 @@ export async function bootOrExit(): Promise<void> {
     await boot();
   } catch (err) {
     if (err instanceof EnvError) {
+      // A plain line, as for any bad setting: the one thing the operator must read.
       console.error(err.message);
     } else {
-      console.error(`[keystead] start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+      logger().fatal(`[keystead] start-up failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     process.exit(1);
   }

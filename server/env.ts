@@ -59,6 +59,7 @@ const EnvSchema = z
     DATABASE_URL: urlSetting(["postgres:", "postgresql:"]),
     APP_URL: urlSetting(["http:", "https:"]).transform((v) => (v ?? "http://localhost:3000").replace(/\/+$/, "")),
     PORT: intSetting(3000, 1),
+    DATA_DIR: optionalString.transform((v) => v ?? "./.data"),
     AUTH_SECRET: secretSetting,
     /** The secret before AUTH_SECRET: what it sealed still opens until `npm run reseal` has moved it. */
     AUTH_SECRET_PREVIOUS: secretSetting,
@@ -108,13 +109,10 @@ const EnvSchema = z
       }
       return days;
     }),
-    /** Where files live (uploaded releases; the embedded PostgreSQL in the image). */
-    DATA_DIR: optionalString.transform((v) => v ?? "./.data"),
     /** Lifetime of a signed download link, in seconds (server/domain/releases/links.ts). */
     DOWNLOAD_LINK_TTL: intSetting(600, 1),
     /** Largest release file an upload may bring, in bytes; a larger one is refused and leaves nothing on disk. */
     RELEASE_MAX_BYTES: intSetting(2 * 1024 ** 3, 1),
-    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     /** Seconds a price read from Stripe is shown on the pricing page before it is read again. */
     PRICE_CACHE_TTL_SECONDS: intSetting(600, 1),
     /**
@@ -122,6 +120,11 @@ const EnvSchema = z
      * reads the session from Stripe itself (the same issuing path the webhook takes).
      */
     CHECKOUT_HEAL_AFTER_SECONDS: intSetting(15, 1),
+    LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    /** Bearer token for GET /metrics (Prometheus); unset: /metrics answers 404. */
+    METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
+      message: "must be at least 16 characters",
+    }),
   })
   .superRefine((env, ctx) => {
     if (!env.AUTH_SECRET && !usesDevelopmentSecret(env.NODE_ENV)) {

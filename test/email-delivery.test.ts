@@ -240,7 +240,8 @@ describe("delivering an outbox email", () => {
   it("with no provider, puts the email in the dev mailbox and logs the key", async () => {
     useMailSettings({});
     const logs: string[] = [];
-    vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void logs.push(args.join(" ")));
+    // The app's logger writes JSON lines to stdout (server/observability/log.ts).
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => (logs.push(String(chunk)), true));
     const { outboxId, to, issued } = await oweLicenseEmail({ productName: "Dev Product" });
 
     expect((await deliverOutboxEmail(database.db, outboxId)).outcome).toBe("sent");
@@ -283,6 +284,8 @@ describe("production with no email provider", () => {
     for (const level of ["log", "info", "warn", "error"] as const) {
       vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void printed.push(args.join(" ")));
     }
+    // The app's logger writes JSON lines to stdout (server/observability/log.ts).
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => (printed.push(String(chunk)), true));
     const { outboxId, issued } = await oweLicenseEmail({ productName: "Held Product" });
 
     expect(await deliverOutboxEmail(database.db, outboxId)).toEqual({ outcome: "waiting" });

@@ -6,6 +6,7 @@ import { db, type Db } from "@/server/db/client";
 import { AppError, isAppError } from "@/server/domain/errors";
 import { devMailboxEnabled } from "@/server/domain/mail/dev-mailbox";
 import { portalCustomerIds } from "@/server/domain/portal/confirmations";
+import { errorField, logger } from "@/server/observability/log";
 
 /**
  * Who is signed in (filled from the next-auth session). `isAdmin` is decided at each request from ADMIN_EMAILS,
@@ -74,7 +75,7 @@ const appErrors = t.middleware(async ({ next }) => {
 export function logTRPCError({ error, path }: { error: TRPCError; path?: string }) {
   if (isAppError(error.cause) && error.cause.status < 500) return;
   if (error.code !== "INTERNAL_SERVER_ERROR" && !isAppError(error.cause)) return;
-  console.error(`[trpc] ${path ?? "<no path>"} failed:`, error.cause ?? error);
+  logger().error({ err: errorField(error.cause ?? error) }, `[trpc] ${path ?? "<no path>"} failed`);
 }
 
 export const createTRPCRouter = t.router;

@@ -2,6 +2,7 @@ import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { Pool, type PoolClient } from "pg";
 import { env } from "@/server/env";
 import * as schema from "./schema";
+import { logger } from "@/server/observability/log";
 
 /** The pool-backed database; `$client` is the pg Pool itself, for the one hot path that talks to it directly. */
 export type Db = NodePgDatabase<typeof schema> & { $client: Pool | PoolClient };
@@ -36,7 +37,7 @@ export function createPool(url: string, max = 10): Pool {
   // A client losing its connection must not crash the process; the pool replaces it, and a query it was
   // running rejects on its own.
   const report = (what: string) => (err: Error) => {
-    if (!endedByServer(err)) console.error(`[db] ${what}:`, err.message);
+    if (!endedByServer(err)) logger().error(`[db] ${what}: ${err.message}`);
   };
   pool.on("error", report("idle client error"));
   pool.on("connect", (client) => client.on("error", report("client error")));

@@ -1,8 +1,10 @@
-import path from "node:path";
 import { migrate as drizzleMigrate } from "drizzle-orm/node-postgres/migrator";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { runMigrations as workerMigrations } from "graphile-worker";
 import type { Pool } from "pg";
+import { migrationsFolder } from "./migrations-folder";
+
+export { migrationsFolder };
 
 /**
  * Applies the app's SQL migrations (./drizzle) and graphile-worker's own schema. Safe to run from several
@@ -19,8 +21,4 @@ export async function migrate(pool: Pool) {
     client.release();
   }
   await workerMigrations({ pgPool: pool });
-}
-
-export function migrationsFolder() {
-  return process.env.KEYSTEAD_MIGRATIONS_DIR ?? path.join(process.cwd(), "drizzle");
 }

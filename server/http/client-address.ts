@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
+import { logger } from "@/server/observability/log";
 
 /**
  * The client's address: decided once per request by the door (server/http/door.ts), from the connection and,
@@ -79,7 +80,7 @@ export function addressFromDoor(headers: Headers): string {
   if (marker && sent && address && sameBytes(sent, marker)) return address;
   if (!holder.__keysteadWarnedNoDoor) {
     holder.__keysteadWarnedNoDoor = true;
-    console.warn(
+    logger().warn(
       "[keystead] a request reached a route without passing the door (server/http/main.ts): per-IP limits cannot " +
         "tell clients apart and count them all as one. Start Keystead with `npm start`, not `next start`.",
     );

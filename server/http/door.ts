@@ -1,4 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import { errorField, logger, requestIdFrom, withRequestId } from "@/server/observability/log";
+import { metrics } from "@/server/observability/metrics";
 import type { RouteMethods } from "@/server/rest/handler";
 import { resolveClientAddress, stampClientAddress } from "./client-address";
 import { sendWebResponse, toWebRequest } from "./web-bridge";
@@ -24,14 +26,43 @@ const OWN_ANSWER_HEADERS = { "x-content-type-options": "nosniff", [ANSWERED_BY_H
  * software calls at every launch, and Next's request machinery costs several times our own work there.
  * Every other request (pages, tRPC, next-auth, the management API, HEAD and OPTIONS) goes to `next`.
  */
-export function createDoor(opts: { trustProxy: number; next: NodeHandler; routes?: Record<string, RouteMethods> }): http.Server {
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+/**
+ * Every request also gets a request id (a sane X-Request-Id it came with, or a new one), echoed in the answer
+ * and on every log line written while serving it, and is timed into keystead_http_request_duration_seconds
+ * under its route template (`routeLabel`), never its raw path.
+ */
+export function createDoor(opts: {
+  trustProxy: number;
+  next: NodeHandler;
+  routes?: Record<string, RouteMethods>;
+  routeLabel?: (url: string) => string;
+}): http.Server {
   const routes = opts.routes ?? {};
+  const routeLabel = opts.routeLabel ?? ((url: string) => (ownRoute(routes, { url, method: "GET" } as IncomingMessage) ? url.split("?")[0]! : "other"));
   return http.createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    const requestId = requestIdFrom(req.headers["x-request-id"]);
+    req.headers["x-request-id"] = requestId;
+    res.setHeader("x-request-id", requestId);
+    res.once("finish", () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = routeLabel(req.url ?? "/");
+      const method = METHODS.has(req.method ?? "") ? req.method! : "OTHER";
+      metrics().httpDuration.observe({ method, route, status: String(res.statusCode) }, seconds);
+      // The template, not the URL: a query string or a path can carry a token (sign-in links do).
+      withRequestId(requestId, () => logger().debug({ method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, "request"));
+    });
+    withRequestId(requestId, () => serve(req, res));
+  });
+
+  function serve(req: IncomingMessage, res: ServerResponse) {
     stampClientAddress(req.headers, resolveClientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], opts.trustProxy));
     const route = ownRoute(routes, req);
     const answered = route ? answerHere(route, req, res) : opts.next(req, res);
     answered.catch((err: unknown) => {
-      console.error(`[keystead] request for ${req.url} failed:`, err);
+      logger().error({ err: errorField(err), route: routeLabel(req.url ?? "/") }, "[keystead] request failed");
       if (!res.headersSent) {
         res.statusCode = 500;
         res.setHeader("content-type", "application/json");
@@ -40,7 +71,7 @@ export function createDoor(opts: { trustProxy: number; next: NodeHandler; routes
         res.destroy();
       }
     });
-  });
+  }
 }
 
 function ownRoute(routes: Record<string, RouteMethods>, req: IncomingMessage) {

@@ -8,10 +8,14 @@ import type http from "node:http";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import next from "next";
+import { bootOrExit } from "@/server/boot";
 import { EnvError, env, type Env } from "@/server/env";
+import { errorField, logger } from "@/server/observability/log";
 import { doorRoutes } from "@/server/rest/license-routes";
+import { opsRoutes } from "@/server/rest/ops-routes";
 import { createDoor } from "./door";
-import { runShutdownHooks } from "./shutdown";
+import { routeLabeller } from "./route-label";
+import { runShutdownHooks, willRunShutdownHooks } from "./shutdown";
 
 const { values: args } = parseArgs({ options: { dev: { type: "boolean" }, hostname: { type: "string" } } });
 const dev = args.dev === true;
@@ -24,6 +28,7 @@ function settingsOrExit(): Env {
     return env();
   } catch (err) {
     if (!(err instanceof EnvError)) throw err;
+    // A plain line, not JSON: the one thing the operator must read, before there are settings to log with.
     console.error(err.message);
     process.exit(1);
   }
@@ -35,10 +40,23 @@ function settingsOrExit(): Env {
  */
 function useStandaloneConfig(dir: string) {
   if (fs.existsSync(path.join(dir, "next.config.mjs"))) return;
-  // NEXT_DIST_DIR is the build layout (next.config.mjs reads it too), not an app setting.
-  const file = path.join(dir, process.env.NEXT_DIST_DIR || ".next", "required-server-files.json");
+  const file = path.join(distDir(dir), "required-server-files.json");
   if (!fs.existsSync(file)) return;
   process.env.__NEXT_PRIVATE_STANDALONE_CONFIG = JSON.stringify(JSON.parse(fs.readFileSync(file, "utf8")).config);
+}
+
+/**
+ * The build beside us. NEXT_DIST_DIR is the build layout (next.config.mjs reads it too), not an app setting; a
+ * standalone output built under another name (scripts/build-standalone.sh with NEXT_DIST_DIR) is found as the
+ * one .next* folder holding the build's server files.
+ */
+function distDir(dir: string): string {
+  if (process.env.NEXT_DIST_DIR) return path.join(dir, process.env.NEXT_DIST_DIR);
+  if (fs.existsSync(path.join(dir, ".next"))) return path.join(dir, ".next");
+  const found = fs
+    .readdirSync(dir)
+    .find((name) => name.startsWith(".next") && fs.existsSync(path.join(dir, name, "required-server-files.json")));
+  return path.join(dir, found ?? ".next");
 }
 
 /**
@@ -60,9 +78,9 @@ function closeOnSignals(server: http.Server, app: ReturnType<typeof next>) {
     // have finished: only the first one starts the shutdown.
     if (closing) return;
     closing = true;
-    console.log(`[keystead] ${signal}: finishing requests and jobs, then exiting`);
+    logger().info(`[keystead] ${signal}: finishing requests and jobs, then exiting`);
     const force = setTimeout(() => {
-      console.error("[keystead] still busy after 15 s; exiting anyway");
+      logger().error("[keystead] still busy after 15 s; exiting anyway");
       process.exit(1);
     }, 15_000);
     force.unref();
@@ -88,23 +106,34 @@ async function main() {
   if (!dev) useStandaloneConfig(dir);
   const hostname = args.hostname;
   const app = next({ dev, dir, hostname: hostname ?? "localhost", port: settings.PORT });
-  const server = createDoor({ trustProxy: settings.TRUST_PROXY, next: app.getRequestHandler(), routes: doorRoutes });
+  const routes = { ...doorRoutes, ...opsRoutes };
+  const server = createDoor({
+    trustProxy: settings.TRUST_PROXY,
+    next: app.getRequestHandler(),
+    routes,
+    routeLabel: routeLabeller(Object.keys(routes), distDir(dir)),
+  });
   server.on("error", (err) => {
-    console.error(`[keystead] cannot listen on port ${settings.PORT}: ${err.message}`);
+    logger().error(`[keystead] cannot listen on port ${settings.PORT}: ${err.message}`);
     process.exit(1);
   });
   closeOnSignals(server, app);
+  willRunShutdownHooks();
 
   // Runs instrumentation.ts (settings, migrations, signing key, worker) before a single request is taken, the
   // door's own license routes included: they use the pool, keys and counters boot set up (on globalThis).
   await app.prepare();
+  // And wait for boot itself, whoever started it: Next may run instrumentation only on its first request (the
+  // standalone build does), and the door's own routes must not answer before the database is there (the
+  // embedded PostgreSQL's first start takes seconds). One boot per process: this joins the same promise.
+  await bootOrExit();
   attachUpgradeHandler(app, server);
   server.listen(settings.PORT, hostname, () => {
-    console.log(`[keystead] ready on http://${hostname ?? "localhost"}:${settings.PORT} (${dev ? "development" : "production"})`);
+    logger().info(`[keystead] ready on http://${hostname ?? "localhost"}:${settings.PORT} (${dev ? "development" : "production"})`);
   });
 }
 
 main().catch((err: unknown) => {
-  console.error(`[keystead] start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+  logger().fatal({ err: errorField(err) }, `[keystead] start-up failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

@@ -2,6 +2,7 @@
 import { bootOrExit } from "@/server/boot";
 import { pool } from "@/server/db/client";
 import { startWorker } from "./worker";
+import { logger } from "@/server/observability/log";
 
 async function main() {
   await bootOrExit();
@@ -10,6 +11,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
+  logger().fatal(`[keystead] worker failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

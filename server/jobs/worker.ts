@@ -1,14 +1,17 @@
 import { Logger, parseCrontab, run, type Runner } from "graphile-worker";
 import type { Pool } from "pg";
 import { endedByServer } from "@/server/db/client";
+import { WORKER_HEARTBEAT_KEY, WORKER_HEARTBEAT_MS } from "@/server/domain/health";
 import { env } from "@/server/env";
+import { errorField, logger } from "@/server/observability/log";
+import { metrics } from "@/server/observability/metrics";
 import { taskList } from "./tasks";
 import { crontab } from "./crontab";
+import { setWorkerState, workerState, type WorkerState } from "./state";
 
-/** What /api/health reports about this process's job runner. */
-export type WorkerState = "not started" | "starting" | "running" | "stopped" | "failed";
+export { workerState, type WorkerState };
 
-const holder = globalThis as unknown as { __keysteadWorker?: Promise<Runner>; __keysteadWorkerState?: WorkerState };
+const holder = globalThis as unknown as { __keysteadWorker?: Promise<Runner> };
 
 /**
  * Starts the job runner on the app's pool. Idempotent per process: Next may evaluate instrumentation more
@@ -17,7 +20,7 @@ const holder = globalThis as unknown as { __keysteadWorker?: Promise<Runner>; __
  */
 export function startWorker(pool: Pool): Promise<Runner> {
   if (holder.__keysteadWorker) return holder.__keysteadWorker;
-  holder.__keysteadWorkerState = "starting";
+  setWorkerState("starting");
   holder.__keysteadWorker = run({
     pgPool: pool,
     taskList,
@@ -31,23 +34,29 @@ export function startWorker(pool: Pool): Promise<Runner> {
     logger: quietWhenServerEndsConnections,
   }).then(
     (runner) => {
-      holder.__keysteadWorkerState = "running";
-      console.log("[keystead] worker started");
+      setWorkerState("running");
+      logger().info("[keystead] worker started");
       if (!env().STRIPE_SECRET_KEY) {
-        console.warn("[keystead] Stripe keys not set: checkouts cannot be processed until STRIPE_SECRET_KEY is set");
+        logger().warn("[keystead] Stripe keys not set: checkouts cannot be processed until STRIPE_SECRET_KEY is set");
       }
+      runner.events.on("job:error", ({ job }) => metrics().jobsFailed.inc({ task: job.task_identifier }));
+      const stopBeating = heartbeat(pool);
       runner.promise.then(
-        () => (holder.__keysteadWorkerState = "stopped"),
+        () => {
+          stopBeating();
+          setWorkerState("stopped");
+        },
         (err: unknown) => {
-          holder.__keysteadWorkerState = "failed";
-          console.error(`[keystead] worker stopped on an error: ${err instanceof Error ? err.message : String(err)}`);
+          stopBeating();
+          setWorkerState("failed");
+          logger().error({ err: errorField(err) }, `[keystead] worker stopped on an error: ${err instanceof Error ? err.message : String(err)}`);
         },
       );
       return runner;
     },
     (err: unknown) => {
-      holder.__keysteadWorkerState = "failed";
-      console.error(`[keystead] worker failed to start: ${err instanceof Error ? err.message : String(err)}`);
+      setWorkerState("failed");
+      logger().error(`[keystead] worker failed to start: ${err instanceof Error ? err.message : String(err)}`);
       throw err;
     },
   );
@@ -64,15 +73,31 @@ const quietWhenServerEndsConnections = new Logger(
     if (level === "debug" || endedByServer(meta?.error) || notQueryable(meta?.error)) return;
     const job = scope.workerId ? `(${scope.workerId}${scope.taskIdentifier ? `: ${scope.taskIdentifier}` : ""}${scope.jobId ? `{${scope.jobId}}` : ""})` : "";
     const line = `[${scope.label ?? "core"}${job}] ${level.toUpperCase()}: ${message}`;
-    if (level === "error") console.error(line);
-    else if (level === "warning") console.warn(line);
-    else console.log(line);
+    if (level === "error") logger().error(line);
+    else if (level === "warning") logger().warn(line);
+    else logger().info(line);
   },
 );
 
 /** pg's answer on a client whose connection already failed (graphile-worker's UNLISTEN at shutdown): that failure was the news. */
 const notQueryable = (err: unknown) => err instanceof Error && err.message === "Client has encountered a connection error and is not queryable";
 
-export function workerState(): WorkerState {
-  return holder.__keysteadWorkerState ?? "not started";
+/**
+ * A running worker says so every WORKER_HEARTBEAT_MS in app_state, so a web-only replica's /api/ready can tell
+ * whether any worker is working this database. A missed beat (the database busy or away) is not logged: the
+ * next one, or readiness, says it.
+ */
+function heartbeat(pool: Pool): () => void {
+  const beat = () =>
+    pool
+      .query(
+        `insert into app_state (key, value, updated_at) values ($1, $2, now())
+         on conflict (key) do update set value = excluded.value, updated_at = now()`,
+        [WORKER_HEARTBEAT_KEY, JSON.stringify({ pid: process.pid })],
+      )
+      .catch(() => undefined);
+  void beat();
+  const timer = setInterval(beat, WORKER_HEARTBEAT_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }

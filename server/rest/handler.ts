@@ -2,9 +2,11 @@ import { z } from "zod";
 import { env } from "@/server/env";
 import { AppError, isAppError, type ErrorCode } from "@/server/domain/errors";
 import { normalizeForeignKey, normalizeLicenseKey } from "@/server/domain/licensing/license-key";
+import { recordLicenseAnswer } from "@/server/observability/metrics";
 import { readBodyText } from "./body";
 import { clientIp, rateLimiter } from "./rate-limit";
 import { checkNonce, signAnswer } from "./signed-answer";
+import { errorField, logger } from "@/server/observability/log";
 
 /**
  * The one REST wrapper: size and content checks, JSON parsing, zod validation, per-IP and per-key rate limits,
@@ -32,7 +34,7 @@ export function toErrorResponse(err: unknown): Response {
   if (err instanceof z.ZodError) {
     return errorResponse("BAD_REQUEST", "The request body is not valid.", 400, { details: zodDetails(err) });
   }
-  console.error("[keystead] unhandled error in a REST route:", err);
+  logger().error({ err: errorField(err) }, "[keystead] unhandled error in a REST route");
   return errorResponse("INTERNAL", "Something went wrong on our side; it has been logged.", 500);
 }
 
@@ -112,12 +114,30 @@ export function publicJsonRoute<S extends z.ZodType>(
       // Count every spelling of a key (case, dashes, O/0, I/L/1) as the same key.
       if (key) limit(`key:${normalizeLicenseKey(key) ?? normalizeForeignKey(key) ?? key}`, env().RATE_LIMIT_KEY);
       const result = await handler(input, req);
+      recordLicenseAnswer(opts.name, answerCode(result));
       return Response.json(result.body, { status: result.status ?? 200, headers: result.headers });
     } catch (err) {
+      recordLicenseAnswer(opts.name, errorCode(err));
       return toErrorResponse(err);
     }
   };
   return async (req: Request): Promise<Response> => signAnswer(req, await answer(req));
+}
+
+/** The `code` of an answer, for the metrics: validate names one; an activation is new (201) or was there (200). */
+function answerCode(result: RestResult): string {
+  const code = (result.body as { code?: unknown } | null)?.code;
+  if (typeof code === "string") return code;
+  if (carriesActivation(result)) return result.status === 201 ? "ACTIVATED" : "ALREADY_ACTIVATED";
+  return "OK";
+}
+
+const carriesActivation = (result: RestResult) => (result.body as { activation?: unknown } | null)?.activation !== undefined;
+
+function errorCode(err: unknown): string {
+  if (isAppError(err)) return err.code;
+  if (err instanceof z.ZodError) return "BAD_REQUEST";
+  return "INTERNAL";
 }
 
 /** A public GET route: rate limited per IP only. */

@@ -3,6 +3,7 @@ import { db } from "@/server/db/client";
 import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import { activeSigningKey, type SigningKey } from "@/server/domain/tokens/keyring";
+import { errorField, logger } from "@/server/observability/log";
 
 /**
  * Signed answers (CONTRACT.md "Signed answers"): every answer of the public license routes, errors included,
@@ -67,7 +68,7 @@ export async function signAnswer(req: Request, res: Response): Promise<Response>
   } catch (err) {
     // No key at all (the database has never answered since start-up): the client treats an unsigned answer
     // like no answer and falls back to its offline token, which is what it would do for this 5xx anyway.
-    console.error("[keystead] cannot sign an answer, no signing key readable:", err);
+    logger().error({ err: errorField(err) }, "[keystead] cannot sign an answer, no signing key readable");
     return new Response(body, { status: res.status, headers });
   }
   const date = now().toUTCString();

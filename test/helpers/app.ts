@@ -9,7 +9,10 @@ export type TestApp = {
   /** The app process (the door, Next and the worker in one), e.g. to read its memory from /proc. */
   pid: number;
   database: TestDb;
+  /** What the app logged, one message a line (each JSON line's msg, and its error's message): what a person reads. */
   logs: () => string;
+  /** Everything the process wrote, as written (JSON lines), for tests of the log format itself. */
+  rawLogs: () => string;
   /** POST JSON and read the JSON answer (whatever the status). */
   post: (route: string, body: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
   get: (route: string, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
@@ -140,12 +143,29 @@ export async function startApp(
     port,
     pid: child.pid!,
     database,
-    logs: () => output,
+    logs: () => readableLogs(output),
+    rawLogs: () => output,
     exit: () => exited,
     post: (route, body, headers) => call("POST", route, body, headers),
     get: (route, headers) => call("GET", route, undefined, headers),
     stop,
   };
+}
+
+/** Each JSON log line as its message (plus its error's message); other lines (a plain settings error) as they are. */
+export function readableLogs(output: string): string {
+  return output
+    .split("\n")
+    .map((line) => {
+      if (!line.startsWith("{")) return line;
+      try {
+        const entry = JSON.parse(line) as { msg?: string; err?: { message?: string } };
+        return [entry.msg ?? "", entry.err?.message ?? ""].filter(Boolean).join(" ");
+      } catch {
+        return line;
+      }
+    })
+    .join("\n");
 }
 
 /** Polls `check` until it returns a truthy value or the time runs out. */

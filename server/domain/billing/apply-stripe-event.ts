@@ -15,6 +15,7 @@ import { INVOICE_EVENTS, invoiceHandler } from "./events/invoice";
 import { SUBSCRIPTION_EVENTS, subscriptionHandler } from "./events/subscription";
 import { PermanentEventError, describeError, isTransientError, stripeClient } from "./stripe-client";
 import { processJobKey } from "./store-event";
+import { logger } from "@/server/observability/log";
 
 /** A paid checkout session issues licenses (one per line item); an unpaid one waits for its next event. */
 const checkoutHandler = handler({
@@ -154,8 +155,8 @@ async function settle(db: Db, eventId: string, status: "processed" | "ignored", 
 async function recordFailure(deps: ProcessDeps, eventId: string, err: unknown): Promise<ProcessOutcome> {
   const permanent = !isTransientError(err);
   const error = describeError(err).slice(0, 2000);
-  if (!permanent) console.warn(`[keystead] Stripe event ${eventId} failed, will retry: ${error}`);
-  else console.error(`[keystead] Stripe event ${eventId} failed: ${error}`);
+  if (!permanent) logger().warn(`[keystead] Stripe event ${eventId} failed, will retry: ${error}`);
+  else logger().error(`[keystead] Stripe event ${eventId} failed: ${error}`);
 
   return deps.db.transaction(async (tx) => {
     const [row] = await tx

@@ -3,6 +3,8 @@ import { sql } from "drizzle-orm";
 import { appState } from "@/server/db/schema";
 import type { Db } from "@/server/db/client";
 import { AppError } from "@/server/domain/errors";
+import { logger } from "@/server/observability/log";
+import { metrics } from "@/server/observability/metrics";
 import { StripeEventEnvelope, storeStripeEvent } from "./store-event";
 
 /** Stripe's own default, and the contract's: a signature more than five minutes off is refused. */
@@ -53,7 +55,7 @@ export function verifyStripeWebhook(
  * seen" mark for the admin's health view, all in one transaction.
  */
 export async function acceptWebhookEvent(db: Db, event: StripeEventEnvelope): Promise<{ stored: boolean }> {
-  return db.transaction(async (tx) => {
+  const accepted = await db.transaction(async (tx) => {
     const stored = await storeStripeEvent(tx, event, "webhook");
     // Last, so the hot app_state row is locked for as short a time as possible under bursts of deliveries.
     const value = { at: new Date().toISOString(), eventId: event.id, type: event.type };
@@ -63,6 +65,10 @@ export async function acceptWebhookEvent(db: Db, event: StripeEventEnvelope): Pr
       .onConflictDoUpdate({ target: appState.key, set: { value, updatedAt: sql`now()` } });
     return { stored };
   });
+  // How far behind Stripe we are (its retries after an outage show here as hours), first deliveries only.
+  if (accepted.stored) metrics().webhookLag.observe(Math.max(0, Date.now() / 1000 - event.created));
+  logger().debug({ eventId: event.id, type: event.type, stored: accepted.stored }, "[stripe] webhook event accepted");
+  return accepted;
 }
 
 /**
@@ -139,7 +145,7 @@ async function flushRejections(db: Db) {
         },
       });
   } catch (err) {
-    console.error(`[stripe] could not record ${added} rejected webhook deliveries: ${err instanceof Error ? err.message : String(err)}`);
+    logger().error(`[stripe] could not record ${added} rejected webhook deliveries: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -6,6 +6,7 @@ import { env } from "@/server/env";
 import { PermanentEmailError, renderEmail } from "./render";
 import { emailRoute } from "./route";
 import { sendEmail } from "./send-email";
+import { logger } from "@/server/observability/log";
 
 /** After this many failed attempts the row is marked failed and nobody tries again. */
 export const MAX_EMAIL_ATTEMPTS = 10;
@@ -55,7 +56,7 @@ export async function deliverOutboxEmail(db: Db, outboxId: string): Promise<Deli
         .update(emailOutbox)
         .set({ status: "failed", attempts, lastError: err.message, nextAttemptAt: null })
         .where(eq(emailOutbox.id, row.id));
-      console.error(`[mail] ${row.id} to ${row.to} cannot be sent: ${err.message}`);
+      logger().error(`[mail] ${row.id} to ${row.to} cannot be sent: ${err.message}`);
       return { outcome: "failed", attempts, error: err.message } as const;
     }
 
@@ -82,7 +83,7 @@ export async function deliverOutboxEmail(db: Db, outboxId: string): Promise<Deli
           .update(emailOutbox)
           .set({ status: "failed", attempts, subject: rendered.subject, lastError: error, nextAttemptAt: null })
           .where(eq(emailOutbox.id, row.id));
-        console.error(`[mail] ${row.id} to ${row.to} failed for good after ${attempts} attempts: ${error}`);
+        logger().error(`[mail] ${row.id} to ${row.to} failed for good after ${attempts} attempts: ${error}`);
         return { outcome: "failed", attempts, error } as const;
       }
       const nextAttemptAt = new Date(at.getTime() + backoffDelayMs(attempts, env().RETRY_BASE_MS));
@@ -92,7 +93,7 @@ export async function deliverOutboxEmail(db: Db, outboxId: string): Promise<Deli
         .where(eq(emailOutbox.id, row.id));
       // Same job key as the first job: graphile-worker detaches the key from this running job and adds a new one.
       await enqueue(tx, "send_email", { outboxId: row.id }, { jobKey: `email:${row.id}`, runAt: nextAttemptAt });
-      console.warn(
+      logger().warn(
         `[mail] ${row.id} to ${row.to}: attempt ${attempts}/${MAX_EMAIL_ATTEMPTS} failed (${error}); next at ${nextAttemptAt.toISOString()}`,
       );
       return { outcome: "retrying", attempts, nextAttemptAt, error } as const;

@@ -4,6 +4,7 @@ import { devMailbox } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import { env, type Env } from "@/server/env";
 import { emailRoute } from "./route";
+import { logger } from "@/server/observability/log";
 
 export type OutgoingEmail = {
   /** The outbox row id: the provider's idempotency key (Resend) or the Message-ID's local part (SMTP). */
@@ -117,7 +118,7 @@ async function saveToDevMailbox(tx: DbOrTx, email: OutgoingEmail, settings: Env)
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => /\b[0-9A-Z]{5}(-[0-9A-Z]{5}){4}\b/.test(l) || /https?:\/\//.test(l));
-  console.log(
+  logger().info(
     [
       `[mail] to ${email.to}: "${email.subject}" (no email provider configured; see ${settings.APP_URL}/dev/mailbox)`,
       ...[...new Set(lines)].map((l) => `[mail]   ${l}`),

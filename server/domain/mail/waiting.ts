@@ -4,6 +4,7 @@ import type { Db, DbOrTx } from "@/server/db/client";
 import { enqueue } from "@/server/jobs/enqueue";
 import { env, type Env } from "@/server/env";
 import { emailRoute, PROVIDER_SETTINGS_HINT, type EmailRoute } from "./route";
+import { logger } from "@/server/observability/log";
 
 /**
  * Emails held in production while no provider is configured (status "waiting", see deliver.ts), and their
@@ -22,7 +23,7 @@ export async function releaseWaitingEmails(db: Db, settings: Env = env()): Promi
   const route = emailRoute(settings);
   if (route === "hold") {
     const waiting = await countWaitingEmails(db);
-    console.warn(
+    logger().warn(
       `[mail] no email provider is configured: emails wait in the outbox (${waiting} now); ${PROVIDER_SETTINGS_HINT} to send them.`,
     );
     return 0;
@@ -50,7 +51,7 @@ export async function releaseWaitingEmails(db: Db, settings: Env = env()): Promi
     released += ids.length;
     if (ids.length < BATCH) break;
   }
-  if (released > 0) console.log(`[mail] ${released} email(s) that waited for an email provider are queued now (${route})`);
+  if (released > 0) logger().info(`[mail] ${released} email(s) that waited for an email provider are queued now (${route})`);
   return released;
 }
 

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { usageDaily, type UsageMetric } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
+import { logger } from "@/server/observability/log";
 
 /**
  * Daily usage counts for the dashboard, counted in memory and written every FLUSH_MS: the validate route
@@ -31,7 +32,7 @@ export function countUsage(metric: UsageMetric, getDb: () => DbOrTx, n = 1, at =
   if (!s.timer) {
     s.timer = setTimeout(() => {
       s.timer = null;
-      void flushUsage(getDb()).catch((err) => console.error("[usage] flush failed:", err instanceof Error ? err.message : err));
+      void flushUsage(getDb()).catch((err) => logger().error(`[usage] flush failed: ${err instanceof Error ? err.message : String(err)}`));
     }, FLUSH_MS);
     // A pending flush never keeps a process (a test, the worker alone) alive.
     s.timer.unref();

@@ -3,6 +3,7 @@ import { sessionFromHeaders } from "@/server/auth/session";
 import { inSnapshot, textStream } from "@/server/domain/admin/export";
 import type { Db } from "@/server/db/client";
 import { errorResponse } from "@/server/rest/handler";
+import { errorField, logger } from "@/server/observability/log";
 
 /**
  * A file download for the admin app, behind the admin session (the same cookie session as the pages and
@@ -22,7 +23,7 @@ export async function adminDownload(
 /** The file streamed from one snapshot, as an attachment no cache keeps (also GET /api/v1/admin/export). */
 export function streamedDownload(file: { name: string; contentType: string; produce: (db: Db) => AsyncGenerator<string> }): Response {
   const chunks = inSnapshot(pool(), file.produce);
-  const body = textStream(chunks, (err) => console.error(`[export] ${file.name} failed part-way:`, err));
+  const body = textStream(chunks, (err) => logger().error({ err: errorField(err) }, `[export] ${file.name} failed part-way`));
   return new Response(body, {
     headers: {
       "Content-Type": file.contentType,

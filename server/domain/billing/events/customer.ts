@@ -5,6 +5,7 @@ import { recordAudit } from "@/server/domain/audit/record";
 import { now } from "@/server/domain/clock";
 import { readClock } from "../facts";
 import { handler } from "./event-handler";
+import { logger } from "@/server/observability/log";
 
 export const CUSTOMER_EVENTS = ["customer.updated", "customer.deleted"] as const;
 
@@ -78,7 +79,7 @@ export const customerHandler = handler({
         after: { email: ours.email },
         metadata: { stripeEmail: email, heldByCustomerId: other.id },
       });
-      console.warn(`[keystead] Stripe customer ${snap.id} changed email to one another customer (${other.id}) has; left unchanged.`);
+      logger().warn(`[keystead] Stripe customer ${snap.id} changed email to one another customer (${other.id}) has; left unchanged.`);
       return {
         status: "processed",
         result: { ...base, changed: false, conflict: { email, heldByCustomerId: other.id } },
