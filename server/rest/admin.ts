@@ -56,7 +56,7 @@ export function adminRoute<S extends z.ZodType = z.ZodUnknown>(
       if (!actor) {
         // Failed attempts are rate limited per IP (RATE_LIMIT_IP): guessing tokens gets slow. Authenticated
         // scripts are not limited: they are the operator's own.
-        limit(`admin-auth-fail:${clientIp(req)}`, env().RATE_LIMIT_IP);
+        await limit(`admin-auth-fail:${clientIp(req)}`, env().RATE_LIMIT_IP);
         return unauthorized();
       }
       const params = Object.fromEntries(
