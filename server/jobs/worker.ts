@@ -1,9 +1,11 @@
-import { Logger, parseCrontab, run, type Runner } from "graphile-worker";
+import { EventEmitter } from "node:events";
+import { Logger, parseCrontab, run, type Runner, type WorkerEvents } from "graphile-worker";
 import type { Pool } from "pg";
 import { endedByServer } from "@/server/db/client";
 import { env } from "@/server/env";
 import { taskList } from "./tasks";
 import { crontab } from "./crontab";
+import { holdLiveness } from "./liveness";
 
 /** What /api/health reports about this process's job runner. */
 export type WorkerState = "not started" | "starting" | "running" | "stopped" | "failed";
@@ -18,7 +20,16 @@ const holder = globalThis as unknown as { __keysteadWorker?: Promise<Runner>; __
 export function startWorker(pool: Pool): Promise<Runner> {
   if (holder.__keysteadWorker) return holder.__keysteadWorker;
   holder.__keysteadWorkerState = "starting";
+  // This process's pool id is what graphile-worker locks jobs with: hold it alive, so that if this process dies
+  // the other workers take its jobs over within seconds (./liveness.ts).
+  const events: WorkerEvents = new EventEmitter();
+  let liveness: ReturnType<typeof holdLiveness> | undefined;
+  events.on("pool:create", ({ workerPool }) => {
+    liveness = holdLiveness(workerPool.id, pool);
+  });
+  events.on("pool:release", () => void liveness?.stop());
   holder.__keysteadWorker = run({
+    events,
     pgPool: pool,
     taskList,
     // Always pass parsed items: an empty crontab string would make graphile-worker look for a ./crontab file.
