@@ -1,5 +1,5 @@
 import { eventually, startApp, type TestApp } from "./app";
-import { checkouts, deliver, notOnce, setUpCatalog, startWorkerProcess, tally, type WorkerProcess } from "./cluster";
+import { adminHeaders, checkouts, deliver, notOnce, setUpCatalog, startWorkerProcess, tally, type WorkerProcess } from "./cluster";
 import { createTestDatabase, type TestDb } from "./db";
 import { startFakeResend, type FakeResend } from "./fake-resend";
 import { startFakeStripe, type FakeStripe } from "./fake-stripe";
@@ -88,3 +88,196 @@ export async function killWorkerMidBurst(n: number, log: (line: string) => void 
 }
 
 export type { FakeResend, FakeStripe, TestDb };
+
+/** Moves the queue's clock: every waiting job of `task` becomes due `seconds` sooner (as if that much time passed). */
+export async function moveQueueClock(database: TestDb, seconds: number, task = "send_email") {
+  await database.pool.query(
+    `update graphile_worker._private_jobs j set run_at = j.run_at - make_interval(secs => $1)
+       from graphile_worker._private_tasks t
+      where t.id = j.task_id and t.identifier = $2 and j.locked_at is null`,
+    [seconds, task],
+  );
+  await database.pool.query(`update email_outbox set next_attempt_at = next_attempt_at - make_interval(secs => $1) where next_attempt_at is not null`, [seconds]);
+}
+
+/** Seconds until the earliest waiting job of `task` is due (null: none waiting), and how many are due now or running. */
+async function queueState(database: TestDb, task = "send_email") {
+  const r = (
+    await database.pool.query(
+      `select extract(epoch from min(j.run_at) filter (where j.run_at > now()) - now())::float as wait,
+              count(*) filter (where j.run_at <= now() or j.locked_at is not null)::int as due
+         from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+        where t.identifier = $1`,
+      [task],
+    )
+  ).rows[0];
+  return { wait: r.wait as number | null, due: r.due as number };
+}
+
+export type OutageFigures = {
+  emails: number;
+  outageMinutes: number;
+  attemptsDuringOutage: number;
+  /** Provider calls per email, min and max, until it went out. */
+  attemptsPerEmail: { min: number; max: number };
+  /** When the emails went out, in minutes of moved clock after the first attempt. */
+  sentAtMinute: { first: number; last: number };
+  delivered: number;
+  notOnce: Record<string, number>;
+  failedForGood: number;
+  secondsTotal: number;
+};
+
+/**
+ * The email provider down for `outageMinutes` of a moved clock: `n` license emails wait through their retries
+ * (the default schedule: RETRY_BASE_MS 10 s doubling), then go out once each when the provider is back.
+ */
+export async function emailProviderOutage(n: number, outageMinutes = 60): Promise<OutageFigures> {
+  const started = Date.now();
+  const database = await createTestDatabase("outage");
+  const stripe = await startFakeStripe();
+  const resend = await startFakeResend();
+  let app: TestApp | undefined;
+  try {
+    app = await startApp({
+      database,
+      env: { STRIPE_SECRET_KEY: "sk_test_outage", STRIPE_API_URL: stripe.url, RESEND_API_KEY: "re_test_outage", RESEND_BASE_URL: resend.url, RETRY_BASE_MS: "10000" },
+    });
+    const { priceId } = await setUpCatalog(app);
+    resend.failNext(1_000_000, 503);
+    const list = checkouts(stripe, priceId, n);
+    await deliver([app], list, 8);
+    await eventually(async () => (await tally(database.pool)).emails === n, 60_000, "every license email queued");
+    let moved = 0;
+    const sentAt = new Map<string, number>();
+    const outage = outageMinutes * 60;
+    let providerUp = false;
+    for (let step = 0; step < 200; step++) {
+      // Let every due attempt run before moving on.
+      await eventually(async () => (await queueState(database)).due === 0, 30_000, "due email jobs to run");
+      for (const d of resend.deliveries) if (!sentAt.has(d.idempotencyKey!)) sentAt.set(d.idempotencyKey!, moved);
+      const t = await tally(database.pool);
+      if (t.emailsSent + t.emailsFailed === n) break;
+      if (!providerUp && moved >= outage) {
+        resend.failNext(0);
+        providerUp = true;
+        continue;
+      }
+      const { wait } = await queueState(database);
+      if (wait === null) break;
+      // Never jump past the provider's return: attempts after it must find it up.
+      const jump = !providerUp && moved + wait > outage ? outage - moved : wait;
+      await moveQueueClock(database, Math.max(jump, 0) + 0.001);
+      moved += Math.max(jump, 0);
+    }
+    const attemptsDuringOutage = resend.requests.filter((r) => r.answer.status !== 200).length;
+    const perEmail = new Map<string, number>();
+    for (const r of resend.requests) perEmail.set(r.idempotencyKey!, (perEmail.get(r.idempotencyKey!) ?? 0) + 1);
+    const final = await tally(database.pool);
+    const times = [...sentAt.values()];
+    return {
+      emails: n,
+      outageMinutes,
+      attemptsDuringOutage,
+      attemptsPerEmail: { min: Math.min(...perEmail.values()), max: Math.max(...perEmail.values()) },
+      sentAtMinute: { first: Math.round(Math.min(...times) / 6) / 10, last: Math.round(Math.max(...times) / 6) / 10 },
+      delivered: resend.deliveries.length,
+      notOnce: notOnce(resend.deliveries.flatMap((d) => (Array.isArray(d.body.to) ? d.body.to : [d.body.to])), list.map((c) => c.email)),
+      failedForGood: final.emailsFailed,
+      secondsTotal: (Date.now() - started) / 1000,
+    };
+  } finally {
+    await app?.stop();
+    await stripe.stop();
+    await resend.stop();
+    await database.drop();
+  }
+}
+
+export type SlowStripeFigures = {
+  checkouts: number;
+  viaWebhook: number;
+  viaReconcile: number;
+  stripeCalls: number;
+  stripeFailures: number;
+  licenses: number;
+  licensedSessions: number;
+  /** Licenses without exactly one license email queued, events not processed: the half-written (should be 0). */
+  licensesWithoutOneEmail: number;
+  eventsNotProcessed: number;
+  emailsSent: number;
+  secondsToConverge: number;
+};
+
+/**
+ * Stripe's API answering after `latencyMs` and failing every other call: checkouts arrive by webhook, and some
+ * only through the reconciliation (their webhook never came). Everything converges; nothing is half-written.
+ */
+export async function slowFlakyStripe(viaWebhook: number, viaReconcile: number, latencyMs = 5_000): Promise<SlowStripeFigures> {
+  const database = await createTestDatabase("slowstripe");
+  const stripe = await startFakeStripe();
+  const resend = await startFakeResend();
+  let app: TestApp | undefined;
+  try {
+    app = await startApp({
+      database,
+      env: { STRIPE_SECRET_KEY: "sk_test_slow", STRIPE_API_URL: stripe.url, RESEND_API_KEY: "re_test_slow", RESEND_BASE_URL: resend.url },
+    });
+    const { priceId } = await setUpCatalog(app);
+    const hooked = checkouts(stripe, priceId, viaWebhook);
+    const missed = checkouts(stripe, priceId, viaReconcile);
+    // Stripe lists every event; only some reached the webhook.
+    for (const c of [...hooked, ...missed]) stripe.addEvent(JSON.parse(c.delivery.body));
+    stripe.setLatency(latencyMs);
+    stripe.setFailEvery(2);
+    const started = Date.now();
+    const statuses = await deliver([app], hooked, 8);
+    if (!statuses.every((s) => s === 200)) throw new Error(`webhooks: ${statuses.join(",")}`);
+    const reconcile = await app.post("/api/v1/admin/stripe/reconcile", {}, adminHeaders);
+    if (reconcile.status !== 202) throw new Error(`reconcile: ${reconcile.status} ${JSON.stringify(reconcile.body)}`);
+    const n = viaWebhook + viaReconcile;
+    let lastReconcile = Date.now();
+    await eventually(
+      async () => {
+        const t = await tally(database.pool);
+        // A run whose listing failed twice records its error and waits for the next schedule (10 min): ask again,
+        // as the schedule would.
+        const stored = Object.values(t.events).reduce((a, b) => a + b, 0);
+        if (stored < n && Date.now() - lastReconcile > 15_000) {
+          lastReconcile = Date.now();
+          await app!.post("/api/v1/admin/stripe/reconcile", {}, adminHeaders);
+        }
+        return t.licensedSessions === n && t.emailsSent === n && (t.events.processed ?? 0) === n;
+      },
+      240_000,
+      "every checkout licensed and mailed",
+    );
+    const secondsToConverge = (Date.now() - started) / 1000;
+    await new Promise((r) => setTimeout(r, 1_000));
+    const t = await tally(database.pool);
+    const half = (
+      await database.pool.query(
+        `select count(*)::int as n from licenses l
+          where (select count(*) from email_outbox o where o.template = 'license-issued' and o.props->'licenseIds' ? l.id::text) <> 1`,
+      )
+    ).rows[0].n;
+    return {
+      checkouts: n,
+      viaWebhook,
+      viaReconcile,
+      stripeCalls: stripe.requests.length,
+      stripeFailures: Math.floor(stripe.requests.length / 2),
+      licenses: t.licenses,
+      licensedSessions: t.licensedSessions,
+      licensesWithoutOneEmail: half,
+      eventsNotProcessed: Object.entries(t.events).filter(([s]) => s !== "processed").reduce((a, [, v]) => a + v, 0),
+      emailsSent: t.emailsSent,
+      secondsToConverge,
+    };
+  } finally {
+    await app?.stop();
+    await stripe.stop();
+    await resend.stop();
+    await database.drop();
+  }
+}
