@@ -18,12 +18,22 @@ const LOCK_CLASS = 72618;
 const GRACE_SECONDS = 5;
 const SWEEP_EVERY_MS = 5_000;
 
-export type Liveness = { stop: () => Promise<void> };
+export type Liveness = {
+  /** graphile-worker started / finished running this job in this process. */
+  started: (jobId: string) => void;
+  finished: (jobId: string) => void;
+  stop: () => Promise<void>;
+};
+
+/** A finished job stays locked until graphile-worker's completion query lands: leave it alone this long. */
+const FINISHED_GRACE_MS = 60_000;
 
 export function holdLiveness(poolId: string, pool: Pool, log: (line: string) => void = console.warn): Liveness {
   let client: Client | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  const running = new Set<string>();
+  const finished = new Map<string, number>();
 
   const connect = async () => {
     while (!stopped) {
@@ -50,6 +60,9 @@ export function holdLiveness(poolId: string, pool: Pool, log: (line: string) => 
     if (stopped || !client) return;
     try {
       await releaseJobsOfDeadWorkers(pool, poolId, log);
+      const t = Date.now();
+      for (const [id, at] of finished) if (t - at > FINISHED_GRACE_MS) finished.delete(id);
+      await releaseForgottenJobs(pool, poolId, (id) => running.has(id) || finished.has(id), log);
     } catch {
       // The database is away: the next sweep tries again.
     }
@@ -63,12 +76,37 @@ export function holdLiveness(poolId: string, pool: Pool, log: (line: string) => 
   });
 
   return {
+    started: (id) => void running.add(id),
+    finished: (id) => {
+      running.delete(id);
+      finished.set(id, Date.now());
+    },
     async stop() {
       stopped = true;
       if (timer) clearInterval(timer);
       await client?.end().catch(() => undefined);
     },
   };
+}
+
+/**
+ * Jobs locked by this very pool that it is not running: a job whose end could not be recorded because the database
+ * went away at that moment (PostgreSQL restarted) stays locked by a pool that has forgotten it. Unlocked, it runs
+ * again (our tasks check their rows first, so a job that had in fact finished does nothing the second time).
+ */
+export async function releaseForgottenJobs(pool: Pool, ownPoolId: string, known: (jobId: string) => boolean, log: (line: string) => void) {
+  const locked = await pool.query<{ id: string }>(
+    `select id::text from graphile_worker._private_jobs where locked_by = $1 and locked_at < now() - make_interval(secs => $2)`,
+    [ownPoolId, GRACE_SECONDS],
+  );
+  const forgotten = locked.rows.map((r) => r.id).filter((id) => !known(id));
+  if (forgotten.length === 0) return 0;
+  await pool.query(
+    `update graphile_worker._private_jobs set locked_at = null, locked_by = null where id = any($1::bigint[]) and locked_by = $2`,
+    [forgotten, ownPoolId],
+  );
+  log(`[keystead] ${forgotten.length} job(s) whose end was not recorded (the database was away) will run again`);
+  return forgotten.length;
 }
 
 /** Unlocks the jobs of every pool whose liveness lock is free (its process is gone). Returns the pools released. */

@@ -28,6 +28,8 @@ export function startWorker(pool: Pool): Promise<Runner> {
     liveness = holdLiveness(workerPool.id, pool);
   });
   events.on("pool:release", () => void liveness?.stop());
+  events.on("job:start", ({ job }) => liveness?.started(String(job.id)));
+  events.on("job:complete", ({ job }) => liveness?.finished(String(job.id)));
   holder.__keysteadWorker = run({
     events,
     pgPool: pool,
