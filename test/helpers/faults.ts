@@ -281,3 +281,97 @@ export async function slowFlakyStripe(viaWebhook: number, viaReconcile: number, 
     await database.drop();
   }
 }
+
+export type RaceFigures = {
+  checkouts: number;
+  duplicateJobsPerEvent: number;
+  expiring: number;
+  sweepJobs: number;
+  licenses: number;
+  licensedSessions: number;
+  expired: number;
+  expiredAuditRows: number;
+  expiredEmails: number;
+  emailsSent: number;
+  smtpMessages: number;
+  /** (recipient, subject) pairs delivered other than once (should be empty). */
+  doubled: Record<string, number>;
+  jobsPerWorker: number[];
+  expectedMails: number;
+};
+
+/**
+ * Two workers racing the same work: every checkout event queued `1 + duplicates` times, and several sweep runs
+ * at once over licenses that lapsed. Row locks and the rows' own state decide; nothing happens twice.
+ */
+export async function twoWorkersRace(n: number, expiring: number, duplicates = 2, sweeps = 4): Promise<RaceFigures> {
+  const database = await createTestDatabase("race");
+  const stripe = await startFakeStripe();
+  const { startSmtpCatcher } = await import("./smtp-catcher");
+  const smtp = await startSmtpCatcher();
+  const env = { STRIPE_SECRET_KEY: "sk_test_race", STRIPE_API_URL: stripe.url, SMTP_URL: smtp.url };
+  const workers: WorkerProcess[] = [];
+  let web: TestApp | undefined;
+  try {
+    web = await startApp({ database, env: { ...env, WORKER: "off", RATE_LIMIT_IP: "0" } });
+    const { priceId } = await setUpCatalog(web);
+    // Licenses that will have lapsed when the workers start.
+    for (let i = 0; i < expiring; i++) {
+      const r = await web.post(
+        "/api/v1/admin/licenses",
+        { plan: "acme-pro", email: `lapsing-${i}@example.com`, expiresAt: new Date(Date.now() + 86_400_000).toISOString() },
+        adminHeaders,
+      );
+      if (r.status !== 201) throw new Error(`admin license: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+    await database.pool.query(`update licenses set expires_at = now() - interval '1 day'`);
+    // Whatever creating them queued (a key email, if the admin path sends one) counts as well.
+    const queuedByAdmin = (await database.pool.query(`select count(*)::int as n from email_outbox`)).rows[0].n as number;
+    const list = checkouts(stripe, priceId, n);
+    const statuses = await deliver([web], list, 8);
+    if (!statuses.every((s) => s === 200)) throw new Error("webhooks refused");
+    // The same events queued again, and the sweeps several times, all before any worker runs.
+    await database.pool.query(
+      `select graphile_worker.add_job('process_stripe_event', json_build_object('eventId', e.id)) from stripe_events e, generate_series(1, $1)`,
+      [duplicates],
+    );
+    await database.pool.query(`select graphile_worker.add_job('sweep_expire', '{}'::json) from generate_series(1, $1)`, [sweeps]);
+    const [a, b] = await Promise.all([startWorkerProcess(database.url, env), startWorkerProcess(database.url, env)]);
+    workers.push(a!, b!);
+
+    const expectedMails = n + queuedByAdmin + expiring;
+    await smtp.waitFor(expectedMails, 120_000);
+    await eventually(async () => {
+      const t = await tally(database.pool);
+      return t.events.processed === n && t.emailsSent === expectedMails;
+    }, 60_000, "everything processed");
+    await new Promise((r) => setTimeout(r, 1_500));
+    const t = await tally(database.pool);
+    const q = async (sql: string) => (await database.pool.query(sql)).rows[0].n as number;
+    const pairs = smtp.messages.map((m) => `${m.to.join(",")} | ${m.subject}`);
+    const counts = new Map<string, number>();
+    for (const p of pairs) counts.set(p, (counts.get(p) ?? 0) + 1);
+    return {
+      checkouts: n,
+      duplicateJobsPerEvent: duplicates,
+      expiring,
+      sweepJobs: sweeps,
+      licenses: t.licenses,
+      licensedSessions: t.licensedSessions,
+      expired: await q(`select count(*)::int as n from licenses where status = 'expired'`),
+      expiredAuditRows: await q(`select count(*)::int as n from audit_log where action = 'license.expired'`),
+      expiredEmails: await q(`select count(*)::int as n from email_outbox where template = 'license-expired'`),
+      emailsSent: t.emailsSent,
+      smtpMessages: smtp.messages.length,
+      doubled: Object.fromEntries([...counts].filter(([, c]) => c !== 1)),
+      jobsPerWorker: workers.map((w) => (w.logs().match(/Completed task/g) ?? []).length),
+      expectedMails,
+    };
+  } finally {
+    for (const w of workers) await w.stop();
+    await web?.stop();
+    await stripe.stop();
+    await smtp.stop();
+    await database.drop();
+  }
+}
