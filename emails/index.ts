@@ -41,6 +41,10 @@ export const TemplatePropsSchemas = {
   }),
   /** An admin replaced the key; the new key is decrypted at send time, the old one is named by its hint. */
   "license-key-rotated": z.object({ licenseId: z.uuid(), previousKeyHint: z.string().min(1).max(10) }),
+  /** To each operator: a customer asks for a manual reset of all devices (reset_requests row). */
+  "reset-requested": z.object({ requestId: z.uuid() }),
+  /** To the customer: their manual reset request was approved; `removed` devices were deactivated. */
+  "devices-reset": z.object({ licenseId: z.uuid(), removed: z.number().int().min(0) }),
   // The sign-in link is a secret: it is stored sealed (server/domain/secret-box.ts, purpose "sign-in-link")
   // and opened only at send time.
   "sign-in-link": z.object({ sealedUrl: z.string().min(1), expiresAt: z.iso.datetime() }),

@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ActivationFileForm } from "@/app/_components/activation-file-form";
 import { useTRPC } from "@/app/_trpc/client";
+import { DeviceReset } from "./device-reset";
 import {
   Button,
   ConfirmDialog,
@@ -141,6 +142,8 @@ function LicenseCard({ license: l, email }: { license: PortalLicense; email: str
       )}
 
       {l.activationFiles && <OfflineMachine licenseId={l.id} />}
+
+      <DeviceReset license={l} />
 
       <div className={css.actions}>
         <Button size="small" loading={resend.isPending} onClick={() => resend.mutate({ licenseId: l.id })}>

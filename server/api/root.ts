@@ -9,6 +9,7 @@ import { adminEmailsRouter } from "./routers/admin-emails";
 import { adminLicensesRouter } from "./routers/admin-licenses";
 import { adminSettingsRouter } from "./routers/admin-settings";
 import { adminStripeEventsRouter } from "./routers/admin-stripe-events";
+import { adminResetRequestsRouter, adminWebsiteErrorsRouter } from "./routers/admin-reset-requests";
 
 export const appRouter = createTRPCRouter({
   dev: devRouter,
@@ -22,6 +23,8 @@ export const appRouter = createTRPCRouter({
   emails: adminEmailsRouter,
   settings: adminSettingsRouter,
   audit: adminAuditRouter,
+  resetRequests: adminResetRequestsRouter,
+  websiteErrors: adminWebsiteErrorsRouter,
 });
 
 export type AppRouter = typeof appRouter;

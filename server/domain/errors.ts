@@ -23,6 +23,8 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
+  /** Self-service reset inside the plan's cooldown; details: { nextAllowedAt, retryAfterSeconds }. */
+  RESET_COOLDOWN: 429,
   INTERNAL: 500,
   NOT_CONFIGURED: 503,
   UNAVAILABLE: 503,

@@ -16,3 +16,5 @@ export * from "./stripe-license-states";
 export * from "./license-notices";
 export * from "./auth";
 export * from "./usage-daily";
+export * from "./reset-requests";
+export * from "./website-errors";

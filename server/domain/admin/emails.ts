@@ -1,3 +1,5 @@
+import { DevicesResetEmail, devicesResetSubject } from "@/emails/devices-reset";
+import { ResetRequestedEmail, resetRequestedSubject } from "@/emails/reset-requested";
 import { render } from "@react-email/render";
 import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import { createElement, type ReactElement } from "react";
@@ -165,6 +167,14 @@ const PREVIEWS = {
   "plan-changed": {
     element: () => createElement(PlanChangedEmail, PlanChangedEmail.PreviewProps),
     subject: () => planChangedSubject(PlanChangedEmail.PreviewProps),
+  },
+  "reset-requested": {
+    element: () => createElement(ResetRequestedEmail, ResetRequestedEmail.PreviewProps),
+    subject: () => resetRequestedSubject(ResetRequestedEmail.PreviewProps),
+  },
+  "devices-reset": {
+    element: () => createElement(DevicesResetEmail, DevicesResetEmail.PreviewProps),
+    subject: () => devicesResetSubject(DevicesResetEmail.PreviewProps),
   },
   "sign-in-link": {
     element: () => createElement(SignInLinkEmail, SignInLinkEmail.PreviewProps),

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
-import { activations, licenses, plans, products, type LicenseStatus } from "@/server/db/schema";
+import { activations, licenses, plans, products, resetRequests, type LicenseStatus } from "@/server/db/schema";
 import type { DbOrTx, Tx } from "@/server/db/client";
 import { recordAudit, type Actor } from "@/server/domain/audit/record";
 import { now } from "@/server/domain/clock";
@@ -9,6 +9,7 @@ import { queueEmail } from "@/server/domain/mail/queue";
 import { displayHint, revealLicenseKey } from "./license-key";
 import { assertKeyMayBeSent } from "./resend";
 import { effectiveStatus } from "./expiry";
+import { resetAllDevices, resetWindow } from "./self-reset";
 
 /**
  * What a signed-in customer may see and do with their own licenses (the portal). Every function takes the
@@ -48,6 +49,17 @@ export type PortalLicense = {
   activations: PortalActivation[];
   /** The plan offers activation files (airGappedTtlDays set) and the license may take one now. */
   activationFiles: boolean;
+  /** Self-service "reset all devices" (self-reset.ts): the cooldown, the last reset, when the next is allowed. */
+  reset: PortalResetState;
+};
+
+export type PortalResetState = {
+  cooldownDays: number;
+  lastResetAt: string | null;
+  /** Null: a reset is allowed now. */
+  nextAllowedAt: string | null;
+  /** When the customer's open manual-reset request was made, if one waits for the operator. */
+  requestedAt: string | null;
 };
 
 export const customerActor = (customerId: string | null): Actor => ({ type: "customer", id: customerId });
@@ -72,6 +84,8 @@ export async function listCustomerLicenses(db: DbOrTx, customerId: string | null
       entitlements: plans.entitlements,
       createdAt: licenses.createdAt,
       airGappedTtlDays: plans.airGappedTtlDays,
+      lastResetAt: licenses.lastResetAt,
+      resetCooldownDays: plans.resetCooldownDays,
     })
     .from(licenses)
     .innerJoin(plans, eq(plans.id, licenses.planId))
@@ -100,6 +114,12 @@ export async function listCustomerLicenses(db: DbOrTx, customerId: string | null
     byLicense.set(a.licenseId, list);
   }
 
+  const openRequests = await db
+    .select({ licenseId: resetRequests.licenseId, createdAt: resetRequests.createdAt })
+    .from(resetRequests)
+    .where(and(inArray(resetRequests.licenseId, rows.map((r) => r.id)), eq(resetRequests.status, "open")));
+  const requestedAt = new Map(openRequests.map((q) => [q.licenseId, q.createdAt.toISOString()]));
+
   const at = now();
   return rows.map((r) => {
     const status = effectiveStatus(r, at);
@@ -117,6 +137,12 @@ export async function listCustomerLicenses(db: DbOrTx, customerId: string | null
       createdAt: r.createdAt.toISOString(),
       activations: byLicense.get(r.id) ?? [],
       activationFiles: r.airGappedTtlDays !== null && (status === "active" || status === "past_due"),
+      reset: {
+        cooldownDays: r.resetCooldownDays,
+        lastResetAt: r.lastResetAt ? r.lastResetAt.toISOString() : null,
+        nextAllowedAt: resetWindow(r.lastResetAt, r.resetCooldownDays, at).nextAllowedAt?.toISOString() ?? null,
+        requestedAt: requestedAt.get(r.id) ?? null,
+      },
     };
   });
 }
@@ -209,4 +235,18 @@ export async function resendCustomerLicenseEmail(
     });
   }
   return { queued: outboxId !== null };
+}
+
+/**
+ * "Reset all devices" from the portal, for one of the customer's own licenses (someone else's is "not found"),
+ * under the plan's cooldown (self-reset.ts). Answers when the next reset is allowed.
+ */
+export async function resetCustomerDevices(
+  tx: Tx,
+  actor: Actor,
+  input: { licenseId: string; customerId: string | null },
+): Promise<{ removed: number; nextAllowedAt: string }> {
+  await found(ownedLicense(tx, input.customerId, input.licenseId));
+  const result = await resetAllDevices(tx, { id: input.licenseId }, actor, now(), { via: "portal" });
+  return { removed: result.removed.length, nextAllowedAt: result.nextAllowedResetAt.toISOString() };
 }

@@ -11,6 +11,7 @@ import { loadLicenseViews } from "@/server/domain/licensing/view";
 import { revealLicenseKey } from "@/server/domain/licensing/license-key";
 import { env } from "@/server/env";
 import { isLifecycleTemplate, renderLifecycleEmail } from "./render-lifecycle";
+import { isResetTemplate, renderResetEmail } from "./render-reset";
 import { PermanentEmailError, renderElement, type RenderedEmail } from "./rendered";
 
 export { PermanentEmailError, type RenderedEmail } from "./rendered";
@@ -56,6 +57,7 @@ export async function renderEmail(tx: DbOrTx, row: OutboxRow): Promise<RenderedE
       return renderElement(licenseKeyRotatedSubject(resolved.props.productName), <LicenseKeyRotatedEmail {...resolved.props} />);
     }
     default:
+      if (isResetTemplate(row.template)) return renderResetEmail(tx, row.template, parsed.data);
       if (isLifecycleTemplate(row.template)) return renderLifecycleEmail(tx, row.template, parsed.data);
       // A template registered in emails/index.ts whose renderer has not been written: nothing to retry.
       throw new PermanentEmailError(`No renderer for the "${row.template}" email.`);
