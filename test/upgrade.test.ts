@@ -52,7 +52,6 @@ describe("upgrading from the previous release", () => {
       expect(crypto.createHash("sha256").update(fs.readFileSync(path.join(DRIZZLE, `${tag}.sql`))).digest("hex"), tag).toBe(hash);
     }
     entries.forEach((e, i) => {
-      expect(e.idx, e.tag).toBe(i);
       if (i > 0) expect(e.when, `${e.tag} must be newer than ${entries[i - 1]!.tag}`).toBeGreaterThan(entries[i - 1]!.when);
     });
   });

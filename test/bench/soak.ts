@@ -5,9 +5,10 @@
 //   npm run soak                       # defaults below
 //   SOAK_CHECKOUTS=5000 npm run soak   # a bigger burst for the kill -9 scenario
 import path from "node:path";
-import { startVitest } from "vitest/node";
 
 async function main() {
+  // vitest/node is ESM only: imported, not required (this script runs as CommonJS under tsx).
+  const { startVitest } = await import("vitest/node");
   const file = path.join(process.cwd(), "test/bench/soak.run.ts");
   const vitest = await startVitest("test", [file], {
     include: ["test/bench/soak.run.ts"],
