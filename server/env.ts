@@ -90,6 +90,10 @@ const EnvSchema = z
     OFFLINE_TOKEN_TTL: intSetting(1_209_600, 60),
     RATE_LIMIT_IP: intSetting(300),
     RATE_LIMIT_KEY: intSetting(60),
+    /** Redis shared by the web replicas for rate and sign-in limits; unset: each process counts in memory. */
+    REDIS_URL: urlSetting(["redis:", "rediss:"]),
+    /** Prefix of Keystead's Redis keys, so deployments sharing one Redis do not count together. */
+    REDIS_KEY_PREFIX: optionalString.transform((v) => v ?? "keystead"),
     /** How many reverse proxies stand in front, each appending to X-Forwarded-For; 0: the connection's address is the client's. */
     TRUST_PROXY: intSetting(0),
     WORKER: z

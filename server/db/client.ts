@@ -32,8 +32,27 @@ export function endedByServer(err: unknown): boolean {
   return (err as { code?: unknown }).code === "57P01" || err.message === "Connection terminated unexpectedly";
 }
 
+/** SQLSTATEs that say the server cannot take work now: shutting down, starting up, out of connections, link lost. */
+const UNAVAILABLE_STATES = new Set(["57P01", "57P02", "57P03", "53300", "08000", "08001", "08003", "08004", "08006"]);
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EPIPE"]);
+
+/**
+ * The database cannot be reached or cannot take work right now (as opposed to a query that failed on its own):
+ * the request should be answered "try again" (503), never with a conclusion drawn from a query that did not run.
+ * Follows `cause` (drizzle wraps the driver's error) and AggregateError (a connect to every address of a host).
+ */
+export function databaseUnavailable(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 5) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && (UNAVAILABLE_STATES.has(code) || UNREACHABLE_CODES.has(code))) return true;
+  if (endedByServer(err) || /^(Connection terminated|timeout exceeded when trying to connect)/.test(err.message)) return true;
+  if (err instanceof AggregateError && err.errors.some((e) => databaseUnavailable(e, depth + 1))) return true;
+  return databaseUnavailable((err as { cause?: unknown }).cause, depth + 1);
+}
+
 export function createPool(url: string, max = 10): Pool {
-  const pool = new Pool({ connectionString: url, max });
+  // A connect that hangs (a database host gone silent) fails after 10 s: the request answers 503 instead of waiting.
+  const pool = new Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
   // A client losing its connection must not crash the process; the pool replaces it, and a query it was
   // running rejects on its own.
   const report = (what: string) => (err: Error) => {

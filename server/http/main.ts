@@ -5,6 +5,7 @@
 //   node dist/server.js [--dev] [--hostname 127.0.0.1]      (port: PORT; default: every interface)
 import fs from "node:fs";
 import type http from "node:http";
+import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import next from "next";
@@ -86,10 +87,19 @@ function closeOnSignals(server: http.Server, app: ReturnType<typeof next>) {
     force.unref();
     void (async () => {
       await new Promise<void>((resolve) => {
-        server.close(() => resolve()); // also called back (with an error we need not read) if not listening yet
-        // Keep-alive connections would hold close() open; the dev server's HMR sockets too.
-        if (dev) server.closeAllConnections();
-        else server.closeIdleConnections();
+        // Every answer from now on tells its client not to reuse the connection.
+        server.prependListener("request", (_req: http.IncomingMessage, res: http.ServerResponse) => res.setHeader("connection", "close"));
+        // Stop listening, but leave idle keep-alive connections to their keep-alive timeout (5 s, announced to
+        // the client in every answer) instead of closing them now, as http.Server#close does: a client may be
+        // sending its next request on one at this very moment, and would see it reset. A request that arrives
+        // on one is answered (with "connection: close"); the callback runs once the last connection is gone.
+        if (dev) {
+          // The dev server's HMR sockets would hold it open.
+          server.close(() => resolve());
+          server.closeAllConnections();
+        } else {
+          net.Server.prototype.close.call(server, () => resolve());
+        }
       });
       await app.close();
       await runShutdownHooks();

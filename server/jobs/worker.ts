@@ -1,4 +1,5 @@
-import { Logger, parseCrontab, run, type Runner } from "graphile-worker";
+import { EventEmitter } from "node:events";
+import { Logger, parseCrontab, run, type Runner, type WorkerEvents } from "graphile-worker";
 import type { Pool } from "pg";
 import { endedByServer } from "@/server/db/client";
 import { WORKER_HEARTBEAT_KEY, WORKER_HEARTBEAT_MS } from "@/server/domain/health";
@@ -8,6 +9,7 @@ import { metrics } from "@/server/observability/metrics";
 import { taskList } from "./tasks";
 import { crontab } from "./crontab";
 import { setWorkerState, workerState, type WorkerState } from "./state";
+import { holdLiveness } from "./liveness";
 
 export { workerState, type WorkerState };
 
@@ -21,7 +23,18 @@ const holder = globalThis as unknown as { __keysteadWorker?: Promise<Runner> };
 export function startWorker(pool: Pool): Promise<Runner> {
   if (holder.__keysteadWorker) return holder.__keysteadWorker;
   setWorkerState("starting");
+  // This process's pool id is what graphile-worker locks jobs with: hold it alive, so that if this process dies
+  // the other workers take its jobs over within seconds (./liveness.ts).
+  const events: WorkerEvents = new EventEmitter();
+  let liveness: ReturnType<typeof holdLiveness> | undefined;
+  events.on("pool:create", ({ workerPool }) => {
+    liveness = holdLiveness(workerPool.id, pool);
+  });
+  events.on("pool:release", () => void liveness?.stop());
+  events.on("job:start", ({ job }) => liveness?.started(String(job.id)));
+  events.on("job:complete", ({ job }) => liveness?.finished(String(job.id)));
   holder.__keysteadWorker = run({
+    events,
     pgPool: pool,
     taskList,
     // Always pass parsed items: an empty crontab string would make graphile-worker look for a ./crontab file.

@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { env } from "@/server/env";
+import { databaseUnavailable } from "@/server/db/client";
 import { AppError, isAppError, type ErrorCode } from "@/server/domain/errors";
 import { normalizeForeignKey, normalizeLicenseKey } from "@/server/domain/licensing/license-key";
 import { recordLicenseAnswer } from "@/server/observability/metrics";
 import { readBodyText } from "./body";
-import { clientIp, rateLimiter } from "./rate-limit";
+import { clientIp, rateLimits } from "./rate-limit";
 import { checkNonce, signAnswer } from "./signed-answer";
 import { errorField, logger } from "@/server/observability/log";
 
@@ -33,6 +34,13 @@ export function toErrorResponse(err: unknown): Response {
   }
   if (err instanceof z.ZodError) {
     return errorResponse("BAD_REQUEST", "The request body is not valid.", 400, { details: zodDetails(err) });
+  }
+  if (databaseUnavailable(err)) {
+    // Never a conclusion ("invalid", "not found") drawn from a query that did not run: the client retries.
+    logger().error(`[keystead] database unavailable: ${err instanceof Error ? err.message : String(err)}`);
+    return errorResponse("UNAVAILABLE", "The service cannot reach its database right now; try again in a few seconds.", 503, {
+      headers: { "Retry-After": "5" },
+    });
   }
   logger().error({ err: errorField(err) }, "[keystead] unhandled error in a REST route");
   return errorResponse("INTERNAL", "Something went wrong on our side; it has been logged.", 500);
@@ -71,7 +79,7 @@ export async function readJsonWithText(req: Request, maxBytes = MAX_BODY_BYTES):
  * for limits that count only failures but must also stop a success once over (the management API's bad-token limit).
  */
 export async function refuseIfOver(bucket: string, max: number) {
-  const result = rateLimiter().peek(bucket, max);
+  const result = await rateLimits().peek(bucket, max);
   if (!result.ok) {
     throw new AppError("RATE_LIMITED", `Too many requests; try again in ${result.retryAfterSeconds} s.`, {
       retryAfter: result.retryAfterSeconds,
@@ -79,9 +87,12 @@ export async function refuseIfOver(bucket: string, max: number) {
   }
 }
 
-/** Counts one request in `bucket`; over `max` per minute throws RATE_LIMITED (with Retry-After). */
-export function limit(bucket: string, max: number) {
-  const result = rateLimiter().hit(bucket, max);
+/**
+ * Counts one request in `bucket`; over `max` per minute throws RATE_LIMITED (with Retry-After). Always
+ * `await limit(...)`: the count may live in Redis, and an un-awaited call would not limit at all.
+ */
+export async function limit(bucket: string, max: number): Promise<void> {
+  const result = await rateLimits().hit(bucket, max);
   if (!result.ok) {
     throw new AppError("RATE_LIMITED", `Too many requests; try again in ${result.retryAfterSeconds} s.`, {
       retryAfter: result.retryAfterSeconds,
@@ -107,12 +118,12 @@ export function publicJsonRoute<S extends z.ZodType>(
 ) {
   const answer = async (req: Request): Promise<Response> => {
     try {
-      limit(`ip:${clientIp(req)}`, env().RATE_LIMIT_IP);
+      await limit(`ip:${clientIp(req)}`, env().RATE_LIMIT_IP);
       checkNonce(req);
       const input = opts.input.parse(await readJson(req));
       const key = opts.key?.(input);
       // Count every spelling of a key (case, dashes, O/0, I/L/1) as the same key.
-      if (key) limit(`key:${normalizeLicenseKey(key) ?? normalizeForeignKey(key) ?? key}`, env().RATE_LIMIT_KEY);
+      if (key) await limit(`key:${normalizeLicenseKey(key) ?? normalizeForeignKey(key) ?? key}`, env().RATE_LIMIT_KEY);
       const result = await handler(input, req);
       recordLicenseAnswer(opts.name, answerCode(result));
       return Response.json(result.body, { status: result.status ?? 200, headers: result.headers });
@@ -144,7 +155,7 @@ function errorCode(err: unknown): string {
 export function publicGetRoute(handler: (req: Request) => Promise<RestResult>) {
   return async (req: Request): Promise<Response> => {
     try {
-      limit(`ip:${clientIp(req)}`, env().RATE_LIMIT_IP);
+      await limit(`ip:${clientIp(req)}`, env().RATE_LIMIT_IP);
       const result = await handler(req);
       return Response.json(result.body, { status: result.status ?? 200, headers: result.headers });
     } catch (err) {

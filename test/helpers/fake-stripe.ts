@@ -366,6 +366,10 @@ export type FakeStripe = {
   pay: (sessionId: string, email: string) => Json;
   /** false: serve normally; "500": answer every request with a Stripe api_error; "destroy": drop the socket. */
   setDown: (mode: false | "500" | "destroy") => void;
+  /** Every answer waits this long first (a slow Stripe); 0: at once. */
+  setLatency: (ms: number) => void;
+  /** Every n-th request (counted across all paths) answers 500 api_error: 2 fails half of them; 0: none. */
+  setFailEvery: (n: number) => void;
   requestsTo: (pathPrefix: string) => FakeRequest[];
   stop: () => Promise<void>;
 };
@@ -377,6 +381,9 @@ const stripeError = (res: http.ServerResponse, status: number, type: string, mes
 
 export async function startFakeStripe(): Promise<FakeStripe> {
   let down: false | "500" | "destroy" = false;
+  let latencyMs = 0;
+  let failEvery = 0;
+  let served = 0;
   const sockets = new Set<Socket>();
   const holds: { path: string; release: Promise<unknown>; arrived: () => void }[] = [];
   const fake = {
@@ -442,7 +449,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
   const missing = (res: http.ServerResponse, what: string, id: string) =>
     stripeError(res, 404, "invalid_request_error", `No such ${what}: '${id}'`, "resource_missing");
 
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const u = new URL(req.url ?? "/", "http://fake");
     fake.requests.push({ method: req.method ?? "GET", path: u.pathname, query: u.searchParams });
     if (down === "destroy") {
@@ -450,6 +457,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       return;
     }
     if (down === "500") return stripeError(res, 500, "api_error", "The fake Stripe API is down.");
+    if (failEvery > 0 && ++served % failEvery === 0) return stripeError(res, 500, "api_error", "The fake Stripe API failed this one.");
     // Stripe's hosted checkout page, as small as a test needs: a "Pay" button that pays as pay() does, then
     // sends the browser to the session's success_url.
     const payPage = u.pathname.match(/^\/pay\/([^/]+)$/);
@@ -561,6 +569,10 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       return object && object.object === kind ? json(res, object) : missing(res, kind, id);
     }
     return stripeError(res, 404, "invalid_request_error", `Unrecognized request URL (GET: ${u.pathname}).`);
+  };
+  const server = http.createServer((req, res) => {
+    if (latencyMs > 0) setTimeout(() => handle(req, res), latencyMs);
+    else handle(req, res);
   });
   server.on("connection", (s) => {
     sockets.add(s);
@@ -609,6 +621,13 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     },
     setDown(mode: false | "500" | "destroy") {
       down = mode;
+    },
+    setLatency(ms: number) {
+      latencyMs = ms;
+    },
+    setFailEvery(n: number) {
+      failEvery = n;
+      served = 0;
     },
     requestsTo: (prefix: string) => fake.requests.filter((r) => r.path.startsWith(prefix)),
     stop: () =>

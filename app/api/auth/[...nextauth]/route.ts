@@ -35,7 +35,7 @@ async function handler(original: NextRequest, context: Context) {
   const [action, provider] = (await context.params).nextauth;
   if (provider === "email" && action === "callback") return emailCallback(req, context);
   if (provider === "email" && action === "signin" && req.method === "POST") {
-    const allowed = allowSignInEmail(clientIp(req), typeof fields.email === "string" ? fields.email : null);
+    const allowed = await allowSignInEmail(clientIp(req), typeof fields.email === "string" ? fields.email : null);
     if (!allowed.ok) return tooManySignIns(allowed.retryAfterSeconds, fields.json === "true");
   }
   return nextAuth(req, context);

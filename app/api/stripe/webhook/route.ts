@@ -26,7 +26,7 @@ export async function POST(req: Request) {
     // Stripe itself is never limited; callers that cannot sign are, per IP (RATE_LIMIT_IP a minute).
     if (isAppError(err) && err.code === "INVALID_SIGNATURE") {
       try {
-        limit(`webhook-bad-signature:${clientIp(req)}`, env().RATE_LIMIT_IP);
+        await limit(`webhook-bad-signature:${clientIp(req)}`, env().RATE_LIMIT_IP);
       } catch (limited) {
         return toErrorResponse(limited);
       }
