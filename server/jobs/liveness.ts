@@ -1,5 +1,6 @@
 import { Client, type Pool } from "pg";
 import { databaseUrl } from "@/server/db/client";
+import { logger } from "@/server/observability/log";
 
 /**
  * Jobs of a worker process that died without a word (kill -9, out of memory, a machine lost) are picked up by the
@@ -28,7 +29,7 @@ export type Liveness = {
 /** A finished job stays locked until graphile-worker's completion query lands: leave it alone this long. */
 const FINISHED_GRACE_MS = 60_000;
 
-export function holdLiveness(poolId: string, pool: Pool, log: (line: string) => void = console.warn): Liveness {
+export function holdLiveness(poolId: string, pool: Pool, log: (line: string) => void = (line) => logger().warn(line)): Liveness {
   let client: Client | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -110,7 +111,7 @@ export async function releaseForgottenJobs(pool: Pool, ownPoolId: string, known:
 }
 
 /** Unlocks the jobs of every pool whose liveness lock is free (its process is gone). Returns the pools released. */
-export async function releaseJobsOfDeadWorkers(pool: Pool, ownPoolId: string | null, log: (line: string) => void = console.warn) {
+export async function releaseJobsOfDeadWorkers(pool: Pool, ownPoolId: string | null, log: (line: string) => void = (line) => logger().warn(line)) {
   const holders = await pool.query<{ locked_by: string; jobs: number }>(
     `select locked_by, count(*)::int as jobs from graphile_worker._private_jobs
       where locked_by is not null and locked_at < now() - make_interval(secs => $1)

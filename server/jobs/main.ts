@@ -17,9 +17,9 @@ async function main() {
   const close = (signal: NodeJS.Signals) => {
     if (closing) return;
     closing = true;
-    console.log(`[keystead] ${signal}: finishing running jobs, then exiting`);
+    logger().info(`[keystead] ${signal}: finishing running jobs, then exiting`);
     const force = setTimeout(() => {
-      console.error(`[keystead] jobs still running after ${SHUTDOWN_BOUND_MS / 1000} s; exiting anyway`);
+      logger().error(`[keystead] jobs still running after ${SHUTDOWN_BOUND_MS / 1000} s; exiting anyway`);
       process.exit(1);
     }, SHUTDOWN_BOUND_MS);
     force.unref();

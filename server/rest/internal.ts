@@ -4,6 +4,7 @@ import { isAppError } from "@/server/domain/errors";
 import { env } from "@/server/env";
 import { limit, readJson, zodDetails, type RestResult } from "./handler";
 import { clientIp } from "./rate-limit";
+import { errorField, logger } from "@/server/observability/log";
 
 /**
  * The wrapper for the Key Commander compatibility routes (/api/v1/internal/* and report-website-error): the
@@ -49,7 +50,7 @@ export function internalErrorResponse(err: unknown): Response {
     const first = zodDetails(err)[0];
     return detail(422, first ? `${first.path || "body"}: ${first.message}` : "The request body is not valid.", { code: "BAD_REQUEST" });
   }
-  console.error("[keystead] unhandled error in an internal route:", err);
+  logger().error({ err: errorField(err) }, "[keystead] unhandled error in an internal route");
   return detail(500, "Something went wrong on our side; it has been logged.");
 }
 

@@ -3,6 +3,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import { env } from "@/server/env";
 import { addressFromDoor } from "@/server/http/client-address";
 import { onShutdown } from "@/server/http/shutdown";
+import { logger } from "@/server/observability/log";
 
 /**
  * Fixed-window rate limits (rate-limiter-flexible). With REDIS_URL set, every web replica counts in the same
@@ -40,7 +41,7 @@ export type RateLimitOptions = {
 
 export function createRateLimits(opts: RateLimitOptions = {}): RateLimits {
   const prefix = opts.keyPrefix ?? "keystead";
-  const log = opts.log ?? ((line: string) => console.warn(line));
+  const log = opts.log ?? ((line: string) => logger().warn(line));
   const limiters = new Map<string, RateLimiterAbstract>();
   let redis: Redis | undefined;
   let redisDown = false;

@@ -7,6 +7,7 @@ import { findLicenseForDownload, downloadRefusal } from "./access";
 import { findRelease } from "./catalog";
 import { absolutePath } from "./files";
 import { verifyDownloadLink } from "./links";
+import { logger } from "@/server/observability/log";
 
 /**
  * GET /api/v1/releases/download?r=&l=&e=&s= (a signed link from links.ts). In order: the link must verify and
@@ -68,7 +69,7 @@ export async function serveDownload(db: Db, req: Request): Promise<Response> {
   try {
     size = (await fs.promises.stat(file)).size;
   } catch {
-    console.error(`[keystead] release ${release.id}: its file is missing from DATA_DIR (${release.storagePath})`);
+    logger().error(`[keystead] release ${release.id}: its file is missing from DATA_DIR (${release.storagePath})`);
     throw new AppError("NOT_FOUND", "This release's file is missing on the server; the seller has been told in the log.");
   }
   const etag = `"${release.sha256}"`;
