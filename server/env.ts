@@ -104,6 +104,14 @@ const EnvSchema = z
       }
       return days;
     }),
+    /**
+     * Outgoing webhooks may go to private, loopback and link-local addresses (tests, a receiver on the same
+     * host or LAN). Off by default: an admin's URL must not become a way into the server's own network.
+     */
+    WEBHOOK_ALLOW_PRIVATE: z
+      .enum(["1", "0", "true", "false", ""])
+      .optional()
+      .transform((v) => v === "1" || v === "true"),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   })
   .superRefine((env, ctx) => {

@@ -16,3 +16,4 @@ export * from "./stripe-license-states";
 export * from "./license-notices";
 export * from "./auth";
 export * from "./usage-daily";
+export * from "./webhooks";

@@ -12,6 +12,7 @@ import { LicenseStatusChangedEmail, licenseStatusChangedSubject } from "@/emails
 import { PaymentFailedEmail, paymentFailedSubject } from "@/emails/payment-failed";
 import { PlanChangedEmail, planChangedSubject } from "@/emails/plan-changed";
 import { RenewalReceiptEmail, renewalReceiptSubject } from "@/emails/renewal-receipt";
+import { WebhookDisabledEmail, webhookDisabledSubject } from "@/emails/webhook-disabled";
 import { SignInLinkEmail, signInLinkSubject } from "@/emails/sign-in-link";
 import { TrialEndingEmail, trialEndingSubject } from "@/emails/trial-ending";
 import { EMAIL_STATUSES, emailOutbox, type EmailStatus } from "@/server/db/schema";
@@ -165,6 +166,10 @@ const PREVIEWS = {
   "plan-changed": {
     element: () => createElement(PlanChangedEmail, PlanChangedEmail.PreviewProps),
     subject: () => planChangedSubject(PlanChangedEmail.PreviewProps),
+  },
+  "webhook-disabled": {
+    element: () => createElement(WebhookDisabledEmail, WebhookDisabledEmail.PreviewProps),
+    subject: () => webhookDisabledSubject(WebhookDisabledEmail.PreviewProps),
   },
   "sign-in-link": {
     element: () => createElement(SignInLinkEmail, SignInLinkEmail.PreviewProps),

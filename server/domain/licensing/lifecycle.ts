@@ -8,9 +8,10 @@ import { now } from "@/server/domain/clock";
 import { storableText } from "@/server/domain/admin/text";
 import { AppError } from "@/server/domain/errors";
 import { queueEmail } from "@/server/domain/mail/queue";
+import { emitActivationEvent, emitLicenseEvent } from "@/server/domain/webhooks/emit";
 import { isLapsed } from "./expiry";
 import { generateLicenseKey, sealLicenseKey } from "./license-key";
-import { fitActivationsToSeats, removedMetadata } from "./seats";
+import { fitActivationsToSeats, removedColumns, removedMetadata } from "./seats";
 import type { LicenseRow } from "./issue";
 import { isUuid } from "./list";
 import { futureInstant, Instant } from "./manual";
@@ -104,6 +105,7 @@ export async function suspendLicense(tx: Tx, actor: Actor, id: string, input: z.
   if (row.status === "suspended" || row.status === "revoked") refuse(row, "suspended");
   const after = await update(tx, id, { status: "suspended", statusReason: input.reason ?? null });
   await audit(tx, actor, "license.suspended", row, after);
+  await emitLicenseEvent(tx, "license.suspended", id, { reason: input.reason ?? null });
   await notifyStatusChanged(tx, after, { status: "suspended", reason: input.reason ?? null });
   return { row: after };
 }
@@ -116,6 +118,8 @@ export async function reinstateLicense(tx: Tx, actor: Actor, id: string, _input:
   const status: LicenseStatus = isLapsed(row.expiresAt, graceDays, now()) ? "expired" : "active";
   const after = await update(tx, id, { status, statusReason: null });
   await audit(tx, actor, "license.reinstated", row, after);
+  // data.license.status says where it landed: active, or expired when its time ran out while suspended.
+  await emitLicenseEvent(tx, "license.reinstated", id);
   // Reinstated straight into "expired" (its time ran out while suspended): "works again" would be untrue.
   if (status === "active") await notifyStatusChanged(tx, after, { status: "reinstated", reason: null });
   return { row: after };
@@ -126,6 +130,7 @@ export async function revokeLicense(tx: Tx, actor: Actor, id: string, input: z.i
   assertNotRevoked(row, "revoked");
   const after = await update(tx, id, { status: "revoked", statusReason: input.reason ?? null });
   await audit(tx, actor, "license.revoked", row, after);
+  await emitLicenseEvent(tx, "license.revoked", id, { reason: input.reason ?? null });
   await notifyStatusChanged(tx, after, { status: "revoked", reason: input.reason ?? null });
   return { row: after };
 }
@@ -139,6 +144,7 @@ export async function extendLicense(tx: Tx, actor: Actor, id: string, input: z.i
   const status: LicenseStatus = row.status === "expired" ? "active" : row.status;
   const after = await update(tx, id, { expiresAt, status });
   await audit(tx, actor, "license.extended", row, after);
+  await emitLicenseEvent(tx, "license.updated", id, { changed: status !== row.status ? ["expiresAt", "status"] : ["expiresAt"] });
   return { row: after };
 }
 
@@ -148,8 +154,9 @@ export async function resetActivations(tx: Tx, actor: Actor, id: string, _input:
   const removed = await tx
     .delete(activations)
     .where(eq(activations.licenseId, id))
-    .returning({ id: activations.id, fingerprint: activations.fingerprint });
+    .returning(removedColumns);
   const after = await update(tx, id, {});
+  await emitActivationEvent(tx, "activation.deleted", id, removed, { reason: "reset" });
   await audit(tx, actor, "license.activations_reset", row, after, {
     removed: removed.length,
     fingerprints: removed.map((a) => a.fingerprint),
@@ -164,6 +171,8 @@ export async function rotateLicenseKey(tx: Tx, actor: Actor, id: string, _input:
   // Replacing the hash is what makes the old key stop working: lookups go by hash only.
   const after = await update(tx, id, { ...sealLicenseKey(key) });
   await audit(tx, actor, "license.key_rotated", row, after);
+  // The new key is never in a webhook: receivers learn that it changed, the customer gets it by email.
+  await emitLicenseEvent(tx, "license.key_rotated", id);
   // Whoever rotates (the admin app, the management API), the customer is owed the new key.
   const outboxId = await queueEmail(tx, {
     // One email per rotation; the key itself is read at send time, so it is always the newest one.
@@ -183,6 +192,8 @@ export async function changeSeats(tx: Tx, actor: Actor, id: string, input: z.inf
   // Fewer seats than machines: seats.ts decides which machines stay, as for a Stripe downgrade.
   const removed = await fitActivationsToSeats(tx, id, input.seats);
   await audit(tx, actor, "license.seats_changed", row, after, removedMetadata(removed));
+  await emitActivationEvent(tx, "activation.deleted", id, removed, { reason: "seats" });
+  await emitLicenseEvent(tx, "license.updated", id, { changed: ["seats"] });
   return { row: after };
 }
 

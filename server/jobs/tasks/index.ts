@@ -1,4 +1,5 @@
 import type { TaskList } from "graphile-worker";
+import { deliverWebhookTask } from "./deliver-webhook";
 import { processStripeEventTask } from "./process-stripe-event";
 import { sendEmailTask } from "./send-email";
 import { stripeReconcileTask } from "./stripe-reconcile";
@@ -10,6 +11,7 @@ import { sweepRemindersTask } from "./sweep-reminders";
 export const taskList: TaskList = {
   process_stripe_event: processStripeEventTask,
   send_email: sendEmailTask,
+  deliver_webhook: deliverWebhookTask,
   stripe_reconcile: stripeReconcileTask,
   sweep_expire: sweepExpireTask,
   sweep_reminders: sweepRemindersTask,
