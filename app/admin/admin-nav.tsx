@@ -12,6 +12,7 @@ export const ADMIN_AREAS = [
   { href: "/admin/products", label: "Products & plans" },
   { href: "/admin/stripe-events", label: "Stripe events" },
   { href: "/admin/emails", label: "Emails" },
+  { href: "/admin/webhooks", label: "Webhooks" },
   { href: "/admin/settings", label: "Settings" },
   { href: "/admin/audit", label: "Audit log" },
   { href: "/admin/export", label: "Export" },

@@ -9,6 +9,7 @@ import { adminEmailsRouter } from "./routers/admin-emails";
 import { adminLicensesRouter } from "./routers/admin-licenses";
 import { adminSettingsRouter } from "./routers/admin-settings";
 import { adminStripeEventsRouter } from "./routers/admin-stripe-events";
+import { adminWebhooksRouter } from "./routers/admin-webhooks";
 
 export const appRouter = createTRPCRouter({
   dev: devRouter,
@@ -22,6 +23,7 @@ export const appRouter = createTRPCRouter({
   emails: adminEmailsRouter,
   settings: adminSettingsRouter,
   audit: adminAuditRouter,
+  webhooks: adminWebhooksRouter,
 });
 
 export type AppRouter = typeof appRouter;
