@@ -3,6 +3,8 @@ import type { AddressInfo } from "node:net";
 
 /** One request a receiver got: the raw body as sent (signatures are over these bytes) and its headers. */
 export type ReceivedWebhook = {
+  /** The request's path: endpoints on one receiver tell themselves apart by it. */
+  path: string;
   headers: Record<string, string>;
   body: string;
   json: { type: string; timestamp: string; data: any };
@@ -38,7 +40,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       } catch {
         json = { type: "(not json)", timestamp: "", data: null };
       }
-      received.push({ headers: req.headers as Record<string, string>, body, json, receivedAt: Date.now() });
+      received.push({ path: req.url ?? "/", headers: req.headers as Record<string, string>, body, json, receivedAt: Date.now() });
       const reply = queue.shift() ?? fixed ?? { status: 200, answer: '{"ok":true}' };
       res.writeHead(reply.status, { "content-type": "text/plain" });
       res.end(reply.answer);
