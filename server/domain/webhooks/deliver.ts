@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNotNull, sql } from "drizzle-orm";
 import { webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents } from "@/server/db/schema";
 import type { Db, Tx } from "@/server/db/client";
 import { SYSTEM, recordAudit } from "@/server/domain/audit/record";
@@ -69,31 +69,41 @@ export async function deliverWebhook(db: Db, deliveryId: string, opts: { manual?
 }
 
 async function record(tx: Tx, deliveryId: string, endpointId: string, result: PostOutcome, manual: boolean): Promise<WebhookAttemptOutcome> {
-  const [delivery] = await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryId)).for("update");
-  const [endpoint] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId)).for("update");
-  if (!delivery || !endpoint) return { outcome: "skipped", reason: "missing" };
   const at = now();
   const delivered = result.ok && result.statusCode >= 200 && result.statusCode < 300;
   const error = result.ok ? (delivered ? null : `HTTP ${result.statusCode}`) : result.error;
-  await tx.insert(webhookAttempts).values({
+  const attempt = {
     deliveryId,
     statusCode: result.statusCode,
     latencyMs: result.latencyMs,
     responseExcerpt: result.excerpt,
     error: error ? truncate(error, 500) : null,
-    trigger: manual ? "manual" : "schedule",
+    trigger: manual ? ("manual" as const) : ("schedule" as const),
     attemptedAt: at,
-  });
-  const attempts = delivery.attempts + 1;
+  };
 
   if (delivered) {
-    await tx
+    // The common case in three statements and no row lock on the endpoint, so many deliveries to one endpoint
+    // commit side by side; its failure record is cleared only when there is one.
+    const [done] = await tx
       .update(webhookDeliveries)
-      .set({ status: "delivered", attempts, lastStatusCode: result.statusCode, lastError: null, nextAttemptAt: null, deliveredAt: at })
-      .where(eq(webhookDeliveries.id, deliveryId));
-    if (endpoint.failingSince) await tx.update(webhookEndpoints).set({ failingSince: null }).where(eq(webhookEndpoints.id, endpointId));
+      .set({ status: "delivered", attempts: sql`${webhookDeliveries.attempts} + 1`, lastStatusCode: result.statusCode, lastError: null, nextAttemptAt: null, deliveredAt: at })
+      .where(eq(webhookDeliveries.id, deliveryId))
+      .returning({ id: webhookDeliveries.id });
+    if (!done) return { outcome: "skipped", reason: "missing" };
+    await tx.insert(webhookAttempts).values(attempt);
+    await tx
+      .update(webhookEndpoints)
+      .set({ failingSince: null })
+      .where(and(eq(webhookEndpoints.id, endpointId), isNotNull(webhookEndpoints.failingSince)));
     return { outcome: "delivered", statusCode: result.statusCode! };
   }
+
+  const [delivery] = await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryId)).for("update");
+  const [endpoint] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId)).for("update");
+  if (!delivery || !endpoint) return { outcome: "skipped", reason: "missing" };
+  await tx.insert(webhookAttempts).values(attempt);
+  const attempts = delivery.attempts + 1;
 
   // A delivered one (a racing attempt, a retry of a delivered replay) stays delivered.
   if (delivery.status === "delivered") return { outcome: "skipped", reason: "delivered" };

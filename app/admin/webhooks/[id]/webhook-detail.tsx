@@ -131,7 +131,7 @@ function Settings({ webhook: w }: { webhook: Webhook }) {
         </form>
       ) : (
         <>
-          <dl className={partsCss.facts}>
+          <dl className={partsCss.facts} style={{ marginTop: "0.5rem" }}>
             <dt>URL</dt>
             <dd className={`${monoClass} ${css.url}`}>{w.url}</dd>
             <dt>State</dt>
@@ -148,9 +148,11 @@ function Settings({ webhook: w }: { webhook: Webhook }) {
             <dt>Created</dt>
             <dd>{formatDateTime(w.createdAt)}</dd>
           </dl>
-          <Button size="small" onClick={() => setEditing(true)}>
-            Edit URL and events
-          </Button>
+          <div style={{ marginTop: "0.75rem" }}>
+            <Button size="small" onClick={() => setEditing(true)}>
+              Edit URL and events
+            </Button>
+          </div>
         </>
       )}
       <ConfirmDialog
