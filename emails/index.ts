@@ -43,9 +43,22 @@ export const TemplatePropsSchemas = {
   "license-key-rotated": z.object({ licenseId: z.uuid(), previousKeyHint: z.string().min(1).max(10) }),
   /** To the operators: an outgoing webhook endpoint failed every delivery for five days and was disabled. */
   "webhook-disabled": z.object({ endpointId: z.uuid(), url: z.string().min(1), failingSince: z.iso.datetime() }),
+  /** To each operator: a customer asks for a manual reset of all devices (reset_requests row). */
+  "reset-requested": z.object({ requestId: z.uuid() }),
+  /** To the customer: their manual reset request was approved; `removed` devices were deactivated. */
+  "devices-reset": z.object({ licenseId: z.uuid(), removed: z.number().int().min(0) }),
   // The sign-in link is a secret: it is stored sealed (server/domain/secret-box.ts, purpose "sign-in-link")
   // and opened only at send time.
   "sign-in-link": z.object({ sealedUrl: z.string().min(1), expiresAt: z.iso.datetime() }),
+  // A portal change waiting for a click (a key replacement, another address proven): the link is sealed like
+  // the sign-in link (purpose "portal-confirm-link").
+  "portal-confirm": z.object({
+    purpose: z.enum(["rotate-key", "add-email"]),
+    sealedUrl: z.string().min(1),
+    expiresAt: z.iso.datetime(),
+    licenseId: z.uuid().nullish(),
+    email: z.string().max(320).nullish(),
+  }),
 } as const;
 
 export type TemplateName = keyof typeof TemplatePropsSchemas;

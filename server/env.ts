@@ -71,6 +71,10 @@ const EnvSchema = z
     ADMIN_API_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
       message: "must be at least 16 characters",
     }),
+    /** Key Commander compatibility: the key behind /api/v1/internal/* (header X-Internal-API-Key); unset: those routes answer 404. */
+    INTERNAL_API_KEY: optionalString.refine((v) => v === undefined || v.length >= 16, {
+      message: "must be at least 16 characters (try: openssl rand -base64 32)",
+    }),
     STRIPE_SECRET_KEY: optionalString.refine((v) => v === undefined || /^(sk|rk)_/.test(v), {
       message: "must start with sk_ or rk_",
     }),

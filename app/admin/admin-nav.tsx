@@ -14,6 +14,7 @@ export const ADMIN_AREAS = [
   { href: "/admin/emails", label: "Emails" },
   { href: "/admin/webhooks", label: "Webhooks" },
   { href: "/admin/settings", label: "Settings" },
+  { href: "/admin/website-errors", label: "Website errors" },
   { href: "/admin/audit", label: "Audit log" },
   { href: "/admin/export", label: "Export" },
   { href: "/admin/setup", label: "Setup" },

@@ -6,6 +6,7 @@ import { useTRPC } from "@/app/_trpc/client";
 import { Card, DottedName, ErrorState, Grid, LoadingState, Notice, PageHeader, Stat, formatDateTime, formatNumber, formatRelative } from "@/app/_components";
 import type { RouterOutputs } from "./licenses/_parts/types";
 import { DailyChart } from "./daily-chart";
+import { ResetRequests } from "./reset-requests";
 import css from "./dashboard.module.css";
 
 const DAYS = 30;
@@ -85,6 +86,8 @@ export function Dashboard() {
           </Notice>
         </div>
       )}
+
+      <ResetRequests className={css.banner} />
 
       <section className={css.section} aria-label="Figures">
         {summary.isPending ? (

@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ActivationFileForm } from "@/app/_components/activation-file-form";
 import { useTRPC } from "@/app/_trpc/client";
+import { DeviceReset } from "./device-reset";
 import {
   Button,
   ConfirmDialog,
@@ -18,28 +19,33 @@ import {
   formatRelative,
 } from "@/app/_components";
 import type { PortalActivation, PortalLicense } from "@/server/domain/licensing/portal";
+import { KeyRotation } from "./key-rotation";
+import { PortalEmails } from "./portal-emails";
 import css from "./portal.module.css";
 
 export function PortalLicenses() {
   const trpc = useTRPC();
   const me = useQuery(trpc.portal.me.queryOptions());
   const licenses = useQuery(trpc.portal.licenses.queryOptions());
+  // With more than one address, each license says which one it was bought with.
+  const manyAddresses = new Set(licenses.data?.map((l) => l.email.toLowerCase())).size > 1;
 
   return (
     <>
       <PageHeader title="Your licenses" description="Your license keys, and the devices each one is activated on." />
+      <PortalEmails />
       {licenses.isPending ? (
         <LoadingState label="Loading your licenses…" />
       ) : licenses.isError ? (
         <ErrorState title="Could not load your licenses." error={licenses.error} onRetry={() => void licenses.refetch()} />
       ) : licenses.data.length === 0 ? (
         <EmptyState title="No licenses yet">
-          {`We found no licenses for ${me.data?.email ?? "this email address"}. If you bought with another address, sign out and sign in with that one.`}
+          {`We found no licenses for ${me.data?.email ?? "this email address"}. If you bought with another address, add it above with "Add another email".`}
         </EmptyState>
       ) : (
         <div className={css.list}>
           {licenses.data.map((l) => (
-            <LicenseCard key={l.id} license={l} email={me.data?.email ?? null} />
+            <LicenseCard key={l.id} license={l} email={me.data?.email ?? null} showOwner={manyAddresses} />
           ))}
         </div>
       )}
@@ -47,7 +53,7 @@ export function PortalLicenses() {
   );
 }
 
-function LicenseCard({ license: l, email }: { license: PortalLicense; email: string | null }) {
+function LicenseCard({ license: l, email, showOwner }: { license: PortalLicense; email: string | null; showOwner: boolean }) {
   const trpc = useTRPC();
   const reveal = useMutation(trpc.portal.revealKey.mutationOptions());
   const resend = useMutation(trpc.portal.resendLicenseEmail.mutationOptions());
@@ -69,6 +75,12 @@ function LicenseCard({ license: l, email }: { license: PortalLicense; email: str
         </div>
       )}
       <dl className={css.facts}>
+        {showOwner && (
+          <div>
+            <dt>Bought with</dt>
+            <dd style={{ overflowWrap: "anywhere" }}>{l.email}</dd>
+          </div>
+        )}
         <div>
           <dt>Expires</dt>
           <dd>{l.expiresAt ? formatDate(l.expiresAt) : "Never"}</dd>
@@ -142,10 +154,13 @@ function LicenseCard({ license: l, email }: { license: PortalLicense; email: str
 
       {l.activationFiles && <OfflineMachine licenseId={l.id} />}
 
+      <DeviceReset license={l} />
+
       <div className={css.actions}>
         <Button size="small" loading={resend.isPending} onClick={() => resend.mutate({ licenseId: l.id })}>
           Email me this key again
         </Button>
+        {l.status !== "revoked" && <KeyRotation licenseId={l.id} keyHint={l.keyHint} />}
       </div>
       {resend.isSuccess && (
         <div style={{ marginTop: "0.5rem" }}>
@@ -211,6 +226,7 @@ function Device({ activation: a }: { activation: PortalActivation }) {
           {[
             a.platform && a.name ? a.platform : null,
             `ID ${a.fingerprint}`,
+            `first seen ${formatDate(a.createdAt)}`,
             a.airGapped ? "offline (activation file)" : `last seen ${formatRelative(a.lastSeenAt)}`,
           ]
             .filter(Boolean)

@@ -10,6 +10,7 @@ import { adminLicensesRouter } from "./routers/admin-licenses";
 import { adminSettingsRouter } from "./routers/admin-settings";
 import { adminStripeEventsRouter } from "./routers/admin-stripe-events";
 import { adminWebhooksRouter } from "./routers/admin-webhooks";
+import { adminResetRequestsRouter, adminWebsiteErrorsRouter } from "./routers/admin-reset-requests";
 
 export const appRouter = createTRPCRouter({
   dev: devRouter,
@@ -24,6 +25,8 @@ export const appRouter = createTRPCRouter({
   settings: adminSettingsRouter,
   audit: adminAuditRouter,
   webhooks: adminWebhooksRouter,
+  resetRequests: adminResetRequestsRouter,
+  websiteErrors: adminWebsiteErrorsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -5,6 +5,7 @@ import { sessionFromHeaders, type AppSession } from "@/server/auth/session";
 import { db, type Db } from "@/server/db/client";
 import { AppError, isAppError } from "@/server/domain/errors";
 import { devMailboxEnabled } from "@/server/domain/mail/dev-mailbox";
+import { portalCustomerIds } from "@/server/domain/portal/confirmations";
 
 /**
  * Who is signed in (filled from the next-auth session). `isAdmin` is decided at each request from ADMIN_EMAILS,
@@ -114,10 +115,14 @@ export const signedInProcedure = publicProcedure.use(({ ctx, next }) => {
 
 /**
  * A customer in the portal. A customer sees only their own data: every portal procedure filters by
- * ctx.customerId, which comes from the session, never from input.
+ * ctx.customerIds (ctx.customerId and the addresses it has proven), which come from the session and the
+ * database, never from input.
  */
-export const customerProcedure = signedInProcedure.use(({ ctx, next }) => {
-  return next({ ctx: { ...ctx, customerId: ctx.session.customerId } });
+export const customerProcedure = signedInProcedure.use(async ({ ctx, next }) => {
+  const customerId = ctx.session.customerId;
+  // Their own record first, then every address they have proven (portal/confirmations.ts).
+  const customerIds = await portalCustomerIds(ctx.db, customerId);
+  return next({ ctx: { ...ctx, customerId, customerIds } });
 });
 
 /** The admin app: only emails listed in ADMIN_EMAILS. */

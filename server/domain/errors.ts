@@ -20,9 +20,12 @@ export const ERROR_STATUS = {
   TOO_MANY_ACTIVATIONS: 409,
   INVALID_STATE: 409,
   METHOD_NOT_ALLOWED: 405,
+  LINK_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
+  /** Self-service reset inside the plan's cooldown; details: { nextAllowedAt, retryAfterSeconds }. */
+  RESET_COOLDOWN: 429,
   INTERNAL: 500,
   NOT_CONFIGURED: 503,
   UNAVAILABLE: 503,

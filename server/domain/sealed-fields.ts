@@ -43,7 +43,16 @@ export const SEALED_FIELDS: SealedField[] = [
     purpose: "sign-in-link",
     table: emailOutbox,
     id: emailOutbox.id,
-    sealed: sql`${emailOutbox.props}->>'sealedUrl'`,
+    sealed: sql`case when ${emailOutbox.template} = 'sign-in-link' then ${emailOutbox.props}->>'sealedUrl' end`,
+    write: (v) => ({ props: sql`jsonb_set(${emailOutbox.props}, '{sealedUrl}', to_jsonb(${v}::text))` }),
+  },
+  {
+    // Portal confirmation links (server/domain/portal/confirmations.ts): the same column, another purpose.
+    name: "email_outbox.props.sealedUrl (portal-confirm)",
+    purpose: "portal-confirm-link",
+    table: emailOutbox,
+    id: emailOutbox.id,
+    sealed: sql`case when ${emailOutbox.template} = 'portal-confirm' then ${emailOutbox.props}->>'sealedUrl' end`,
     write: (v) => ({ props: sql`jsonb_set(${emailOutbox.props}, '{sealedUrl}', to_jsonb(${v}::text))` }),
   },
   {

@@ -15,6 +15,18 @@ import { IssueManualLicenseInput } from "@/server/domain/licensing/manual";
 import { ActivationFileInput } from "@/server/domain/licensing/activation-file";
 import type { ActivationView, AdminActivationView, LicenseView, LicenseWithCustomer } from "@/server/domain/licensing/view";
 import { env } from "@/server/env";
+import {
+  ClaimByEmailAnswer,
+  ClaimByEmailInput,
+  KeyCommanderError,
+  PublicResetActivationsInput,
+  PublicResetAnswer,
+  ReportWebsiteErrorAnswer,
+  ReportWebsiteErrorInput,
+  ResetByUserIdAnswer,
+  ResetByUserIdInput,
+  UserEntitlements,
+} from "@/server/domain/integrations/key-commander";
 
 /**
  * GET /api/v1/openapi.json: the OpenAPI 3.1 document of the public license routes and the management API.
@@ -86,6 +98,7 @@ const Product = component(
     id: z.string().meta({ format: "uuid" }),
     slug: z.string(),
     name: z.string(),
+    externalIds: z.array(z.string()),
     createdAt: Instant,
     archivedAt: Instant.nullable(),
   }),
@@ -106,6 +119,9 @@ const Plan = component(
     offlineTokenTtlSeconds: z.number().int().nullable(),
     heartbeatWindowSeconds: z.number().int().nullable(),
     airGappedTtlDays: z.number().int().nullable().meta({ description: "Activation file lifetime; null: no activation files" }),
+    trialDays: z.number().int().nullable().meta({ description: "Card-free trial length; null: no trial" }),
+    resetCooldownDays: z.number().int().meta({ description: "Self-service reset of all devices at most once per this many days" }),
+    externalIds: z.array(z.string()),
     createdAt: Instant,
     archivedAt: Instant.nullable(),
   }),
@@ -226,7 +242,7 @@ type Operation = {
   path: string;
   operationId: string;
   summary: string;
-  tag: "licenses" | "keys" | "system" | "admin";
+  tag: "licenses" | "keys" | "system" | "admin" | "internal";
   admin?: boolean;
   body?: z.ZodType;
   /** The body may be left out entirely. */
@@ -442,7 +458,76 @@ const operations: Operation[] = [
     responses: { 202: { description: "Queued", schema: ReconcileQueued } },
     errors: ADMIN_ERRORS,
   },
+  // Key Commander compatibility (the Signal Lynx storefront template): header X-Internal-API-Key = INTERNAL_API_KEY;
+  // 404 for all of them while INTERNAL_API_KEY is unset. Errors here are the template's { detail } shape.
+  ...keyCommanderOperations(),
 ];
+
+function keyCommanderOperations(): Operation[] {
+  const KcError = component("KeyCommanderError", KeyCommanderError);
+  const common = {
+    401: { description: "Missing or wrong X-Internal-API-Key", schema: KcError },
+    422: { description: "The body does not match", schema: KcError },
+    429: { description: "Too many failed attempts from this address", schema: KcError },
+  };
+  return [
+    {
+      method: "get",
+      path: "/api/v1/internal/user-entitlements/{externalUserId}",
+      operationId: "kcUserEntitlements",
+      summary: "Every license linked to an external (storefront) user, as Key Commander answers",
+      tag: "internal",
+      pathParams: { externalUserId: "The storefront's user id (Supabase user id)" },
+      responses: { 200: { description: "Entitlements", schema: component("KcUserEntitlements", UserEntitlements) }, ...common },
+      errors: [],
+    },
+    {
+      method: "post",
+      path: "/api/v1/internal/licenses/claim-by-email",
+      operationId: "kcClaimByEmail",
+      summary: "Link every license bought with an email to an external user (idempotent)",
+      tag: "internal",
+      body: component("KcClaimByEmailInput", ClaimByEmailInput),
+      responses: { 200: { description: "Claimed", schema: component("KcClaimByEmailAnswer", ClaimByEmailAnswer) }, ...common },
+      errors: [],
+    },
+    {
+      method: "post",
+      path: "/api/v1/internal/users/public/reset-activations",
+      operationId: "kcPublicResetActivations",
+      summary: "Reset every activation of a key that belongs to that email, under the plan's reset cooldown",
+      tag: "internal",
+      body: component("KcPublicResetActivationsInput", PublicResetActivationsInput),
+      responses: {
+        200: { description: "Reset", schema: component("KcPublicResetAnswer", PublicResetAnswer) },
+        404: { description: "The key is not that email's", schema: KcError },
+        ...common,
+        429: { description: "Inside the cooldown (next_allowed_reset_at, retry_after_seconds), or too many attempts", schema: KcError },
+      },
+      errors: [],
+    },
+    {
+      method: "post",
+      path: "/api/v1/internal/licenses/reset-activations-by-user-id",
+      operationId: "kcResetByUserId",
+      summary: "Reset every activation of every license linked to an external user (the storefront admin's tool)",
+      tag: "internal",
+      body: component("KcResetByUserIdInput", ResetByUserIdInput),
+      responses: { 200: { description: "Reset", schema: component("KcResetByUserIdAnswer", ResetByUserIdAnswer) }, ...common },
+      errors: [],
+    },
+    {
+      method: "post",
+      path: "/api/v1/report-website-error",
+      operationId: "kcReportWebsiteError",
+      summary: "Store an error the storefront reports (shown in the admin app under Website errors)",
+      tag: "internal",
+      body: component("KcReportWebsiteErrorInput", ReportWebsiteErrorInput),
+      responses: { 202: { description: "Stored", schema: component("KcReportWebsiteErrorAnswer", ReportWebsiteErrorAnswer) }, ...common },
+      errors: [],
+    },
+  ];
+}
 
 // ---- Assembly
 

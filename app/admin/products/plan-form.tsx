@@ -39,6 +39,9 @@ export function PlanForm({ product, plan, onDone }: { product: string; plan?: Pl
   const [tokenDays, setTokenDays] = useState(plan?.offlineTokenTtlSeconds ? String(plan.offlineTokenTtlSeconds / 86_400) : "");
   const [heartbeatMinutes, setHeartbeatMinutes] = useState(plan?.heartbeatWindowSeconds ? String(plan.heartbeatWindowSeconds / 60) : "");
   const [airGappedDays, setAirGappedDays] = useState(plan?.airGappedTtlDays ? String(plan.airGappedTtlDays) : "");
+  const [trialDays, setTrialDays] = useState(plan?.trialDays ? String(plan.trialDays) : "");
+  const [resetCooldown, setResetCooldown] = useState(String(plan?.resetCooldownDays ?? 30));
+  const [externalIds, setExternalIds] = useState(plan?.externalIds.join(", ") ?? "");
 
   const options = {
     onSuccess: async () => {
@@ -69,6 +72,9 @@ export function PlanForm({ product, plan, onDone }: { product: string; plan?: Pl
           offlineTokenTtlSeconds: tokenTtl === null ? null : Math.round(tokenTtl * 86_400),
           heartbeatWindowSeconds: heartbeat === null ? null : Math.round(heartbeat * 60),
           airGappedTtlDays: optionalNumber(airGappedDays),
+          trialDays: optionalNumber(trialDays),
+          resetCooldownDays: Number(resetCooldown || 0),
+          externalIds: list(externalIds),
         };
         if (plan) update.mutate({ plan: plan.slug, ...fields });
         else create.mutate({ product, slug: slug.trim(), ...fields });
@@ -119,6 +125,15 @@ export function PlanForm({ product, plan, onDone }: { product: string; plan?: Pl
         hint="Machines that never go online get a signed file valid this long (never past the license's expiry). Empty: no activation files."
       >
         <input id={id("airgapped")} type="number" min={1} step={1} className={inputClass} value={airGappedDays} onChange={(e) => setAirGappedDays(e.target.value)} />
+      </Field>
+      <Field label="Free trial in days" htmlFor={id("trial")} hint="A card-free trial offered on the pricing page. Empty: no trial.">
+        <input id={id("trial")} type="number" min={1} max={365} step={1} className={inputClass} value={trialDays} onChange={(e) => setTrialDays(e.target.value)} />
+      </Field>
+      <Field label="Device reset cooldown in days" htmlFor={id("reset")} hint="Customers may reset all their devices themselves once per this many days. 0: any time.">
+        <input id={id("reset")} type="number" min={0} step={1} className={inputClass} value={resetCooldown} onChange={(e) => setResetCooldown(e.target.value)} />
+      </Field>
+      <Field label="External ids" htmlFor={id("external")} hint="Comma-separated ids other systems know this plan by (a storefront template's tier id, a Stripe product id).">
+        <input id={id("external")} className={inputClass} value={externalIds} onChange={(e) => setExternalIds(e.target.value)} spellCheck={false} />
       </Field>
       <MutationError error={mutation.error} />
       <div className={css.row}>

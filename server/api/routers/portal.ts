@@ -5,44 +5,100 @@ import {
   PortalActivationInput,
   PortalLicenseInput,
   resendCustomerLicenseEmail,
+  resetCustomerDevices,
   revealCustomerLicenseKey,
 } from "@/server/domain/licensing/portal";
+import { PortalResetRequestInput, requestManualReset } from "@/server/domain/licensing/reset-requests";
+import { now } from "@/server/domain/clock";
+import { addressFromDoor } from "@/server/http/client-address";
 import { ActivationFileInput, createActivationFile } from "@/server/domain/licensing/activation-file";
+import { PortalEmailInput, portalEmails, requestEmailLink, requestKeyRotation } from "@/server/domain/portal/confirmations";
+import { limit } from "@/server/rest/handler";
 import { createTRPCRouter, customerProcedure } from "../trpc";
 
 /**
- * The customer portal. Every procedure acts for ctx.customerId, which comes from the session (the customer
- * with the signed-in email), never from input: ids in input only pick among the customer's own things.
+ * The customer portal. Every procedure acts for ctx.customerIds (the signed-in customer and the addresses they
+ * have proven), which come from the session, never from input: ids in input only pick among their own things.
  */
+/**
+ * Resets and manual-reset requests are rate limited per customer and per address (beyond the cooldown, which
+ * only counts successful resets): a script cannot hammer the license lock or the operators' inbox.
+ */
+async function limitResets(kind: string, customerId: string | null, headers: Headers) {
+  await limit(`portal-${kind}:ip:${addressFromDoor(headers)}`, 60);
+  if (customerId) await limit(`portal-${kind}:customer:${customerId}`, 5);
+}
+
+// Requests that send an email are limited per customer and per address emailed: a portal session cannot be
+// turned into a mail cannon aimed at someone's inbox.
+const REQUESTS_PER_MINUTE = 3;
+
 export const portalRouter = createTRPCRouter({
   me: customerProcedure.query(({ ctx }) => ({
     email: ctx.session.user.email,
     isAdmin: ctx.session.user.isAdmin,
     hasCustomer: ctx.customerId !== null,
   })),
-  licenses: customerProcedure.query(({ ctx }) => listCustomerLicenses(ctx.db, ctx.customerId)),
+  emails: customerProcedure.query(({ ctx }) => portalEmails(ctx.db, ctx.customerId, ctx.session.user.email)),
+  licenses: customerProcedure.query(({ ctx }) => listCustomerLicenses(ctx.db, ctx.customerIds)),
   revealKey: customerProcedure
     .input(PortalLicenseInput)
-    .mutation(({ ctx, input }) => revealCustomerLicenseKey(ctx.db, { licenseId: input.licenseId, customerId: ctx.customerId })),
+    .mutation(({ ctx, input }) => revealCustomerLicenseKey(ctx.db, { licenseId: input.licenseId, customerIds: ctx.customerIds })),
   deactivate: customerProcedure.input(PortalActivationInput).mutation(({ ctx, input }) =>
     ctx.db.transaction((tx) =>
       deactivateActivationById(tx, customerActor(ctx.customerId), {
         activationId: input.activationId,
-        customerId: ctx.customerId,
+        customerIds: ctx.customerIds,
       }),
     ),
   ),
-  // Only for the customer's own licenses: customerId from the session restricts the lookup.
+  // Only for the customer's own licenses: customerIds from the session restrict the lookup.
   activationFile: customerProcedure.input(PortalLicenseInput.extend(ActivationFileInput.shape)).mutation(({ ctx, input: { licenseId, ...body } }) =>
-    createActivationFile(ctx.db, customerActor(ctx.customerId), { ...body, licenseId, customerId: ctx.customerId }),
+    createActivationFile(ctx.db, customerActor(ctx.customerId), { ...body, licenseId, customerIds: ctx.customerIds }),
   ),
+  resetDevices: customerProcedure.input(PortalLicenseInput).mutation(async ({ ctx, input }) => {
+    await limitResets("reset", ctx.customerId, ctx.headers);
+    return ctx.db.transaction((tx) =>
+      resetCustomerDevices(tx, customerActor(ctx.customerId), { licenseId: input.licenseId, customerIds: ctx.customerIds }),
+    );
+  }),
+  requestManualReset: customerProcedure.input(PortalResetRequestInput).mutation(async ({ ctx, input }) => {
+    await limitResets("reset-request", ctx.customerId, ctx.headers);
+    return ctx.db.transaction((tx) =>
+      requestManualReset(tx, customerActor(ctx.customerId), {
+        licenseId: input.licenseId,
+        customerIds: ctx.customerIds,
+        message: input.message,
+        at: now(),
+      }),
+    );
+  }),
   resendLicenseEmail: customerProcedure.input(PortalLicenseInput).mutation(({ ctx, input }) =>
     ctx.db.transaction((tx) =>
       resendCustomerLicenseEmail(tx, customerActor(ctx.customerId), {
         licenseId: input.licenseId,
-        customerId: ctx.customerId,
+        customerIds: ctx.customerIds,
         email: ctx.session.user.email,
       }),
     ),
   ),
+  /** Emails a link that, once clicked, replaces the key (the old one stops at once). */
+  requestKeyRotation: customerProcedure.input(PortalLicenseInput).mutation(async ({ ctx, input }) => {
+    await limit(`portal-request:${ctx.session.user.email.toLowerCase()}`, REQUESTS_PER_MINUTE);
+    return ctx.db.transaction((tx) =>
+      requestKeyRotation(tx, customerActor(ctx.customerId), { licenseId: input.licenseId, customerIds: ctx.customerIds }),
+    );
+  }),
+  /** Emails a link to another address; once clicked, its licenses show here too. */
+  addEmail: customerProcedure.input(PortalEmailInput).mutation(async ({ ctx, input }) => {
+    await limit(`portal-request:${ctx.session.user.email.toLowerCase()}`, REQUESTS_PER_MINUTE);
+    await limit(`portal-email-link:${input.email.toLowerCase()}`, REQUESTS_PER_MINUTE);
+    return ctx.db.transaction((tx) =>
+      requestEmailLink(tx, customerActor(ctx.customerId), {
+        customerId: ctx.customerId,
+        signedInEmail: ctx.session.user.email,
+        email: input.email,
+      }),
+    );
+  }),
 });

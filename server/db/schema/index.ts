@@ -17,3 +17,6 @@ export * from "./license-notices";
 export * from "./auth";
 export * from "./usage-daily";
 export * from "./webhooks";
+export * from "./reset-requests";
+export * from "./website-errors";
+export * from "./portal-links";

@@ -48,6 +48,8 @@ export const licenses = pgTable(
     cancelAt: ts("cancel_at"),
     /** Set for a trial license: it ends then unless payment follows. */
     trialEndsAt: ts("trial_ends_at"),
+    /** The last time all its devices were reset (self-service or by the operator): the reset cooldown counts from it. */
+    lastResetAt: ts("last_reset_at"),
     createdAt: createdAt(),
     updatedAt: ts("updated_at").notNull().defaultNow(),
   },

@@ -26,6 +26,12 @@ export const plans = pgTable("plans", {
    * license's expiry. Null: the plan offers no activation files.
    */
   airGappedTtlDays: integer("air_gapped_ttl_days"),
+  /** A card-free trial of this many days ("Start free trial" on the pricing page). Null: the plan offers none. */
+  trialDays: integer("trial_days"),
+  /** Self-service "reset all devices": at most once per this many days per license. */
+  resetCooldownDays: integer("reset_cooldown_days").notNull().default(30),
+  /** Identifiers other systems know this plan by (a storefront template's tier ids, Stripe product ids). */
+  externalIds: text("external_ids").array().notNull().default([]),
   createdAt: createdAt(),
   archivedAt: ts("archived_at"),
 });

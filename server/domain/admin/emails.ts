@@ -1,3 +1,5 @@
+import { DevicesResetEmail, devicesResetSubject } from "@/emails/devices-reset";
+import { ResetRequestedEmail, resetRequestedSubject } from "@/emails/reset-requested";
 import { render } from "@react-email/render";
 import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import { createElement, type ReactElement } from "react";
@@ -14,6 +16,7 @@ import { PlanChangedEmail, planChangedSubject } from "@/emails/plan-changed";
 import { RenewalReceiptEmail, renewalReceiptSubject } from "@/emails/renewal-receipt";
 import { WebhookDisabledEmail, webhookDisabledSubject } from "@/emails/webhook-disabled";
 import { SignInLinkEmail, signInLinkSubject } from "@/emails/sign-in-link";
+import { PortalConfirmEmail, portalConfirmSubject } from "@/emails/portal-confirm";
 import { TrialEndingEmail, trialEndingSubject } from "@/emails/trial-ending";
 import { EMAIL_STATUSES, emailOutbox, type EmailStatus } from "@/server/db/schema";
 import type { DbOrTx, Tx } from "@/server/db/client";
@@ -171,9 +174,21 @@ const PREVIEWS = {
     element: () => createElement(WebhookDisabledEmail, WebhookDisabledEmail.PreviewProps),
     subject: () => webhookDisabledSubject(WebhookDisabledEmail.PreviewProps),
   },
+  "reset-requested": {
+    element: () => createElement(ResetRequestedEmail, ResetRequestedEmail.PreviewProps),
+    subject: () => resetRequestedSubject(ResetRequestedEmail.PreviewProps),
+  },
+  "devices-reset": {
+    element: () => createElement(DevicesResetEmail, DevicesResetEmail.PreviewProps),
+    subject: () => devicesResetSubject(DevicesResetEmail.PreviewProps),
+  },
   "sign-in-link": {
     element: () => createElement(SignInLinkEmail, SignInLinkEmail.PreviewProps),
     subject: () => signInLinkSubject(SignInLinkEmail.PreviewProps.appUrl),
+  },
+  "portal-confirm": {
+    element: () => createElement(PortalConfirmEmail, PortalConfirmEmail.PreviewProps),
+    subject: () => portalConfirmSubject(PortalConfirmEmail.PreviewProps),
   },
 } satisfies Record<TemplateName, { element: () => ReactElement; subject: () => string }>;
 

@@ -14,6 +14,13 @@ const AirGappedTtlDays = z.number().int().min(1).max(3650);
 
 const uniqueStrings = (items: string[]) => [...new Set(items)];
 
+/** A card-free trial's length in days; null: the plan offers none. */
+const TrialDays = z.number().int().min(1).max(365);
+/** Self-service "reset all devices" at most once per this many days; 0: no cooldown. */
+const ResetCooldownDays = z.number().int().min(0).max(3650);
+/** Identifiers other systems know a plan or product by (a storefront template's ids, Stripe product ids). */
+export const ExternalIds = z.array(storableText(1, 255)).max(50).transform(uniqueStrings);
+
 export const CreatePlanInput = z.strictObject({
   product: Slug,
   slug: Slug,
@@ -30,6 +37,11 @@ export const CreatePlanInput = z.strictObject({
   heartbeatWindowSeconds: z.number().int().min(60).max(31_536_000).nullable().optional(),
   /** Activation files for machines that never go online, their token living this many days; null or absent: off. */
   airGappedTtlDays: AirGappedTtlDays.nullable().optional(),
+  /** A card-free trial of this many days; null or absent: none. */
+  trialDays: TrialDays.nullable().optional(),
+  /** Self-service reset of all devices at most once per this many days; default 30; 0: no cooldown. */
+  resetCooldownDays: ResetCooldownDays.default(30),
+  externalIds: ExternalIds.default([]),
 });
 export type CreatePlanInput = z.infer<typeof CreatePlanInput>;
 
@@ -46,6 +58,9 @@ export type PlanView = {
   offlineTokenTtlSeconds: number | null;
   heartbeatWindowSeconds: number | null;
   airGappedTtlDays: number | null;
+  trialDays: number | null;
+  resetCooldownDays: number;
+  externalIds: string[];
   createdAt: string;
   archivedAt: string | null;
 };
@@ -66,6 +81,9 @@ function toPlanView(p: PlanRow, productSlug: string, priceIds: string[]): PlanVi
     offlineTokenTtlSeconds: p.offlineTokenTtlSeconds,
     heartbeatWindowSeconds: p.heartbeatWindowSeconds,
     airGappedTtlDays: p.airGappedTtlDays,
+    trialDays: p.trialDays,
+    resetCooldownDays: p.resetCooldownDays,
+    externalIds: p.externalIds,
     createdAt: p.createdAt.toISOString(),
     archivedAt: p.archivedAt ? p.archivedAt.toISOString() : null,
   };
@@ -93,6 +111,9 @@ export async function createPlan(tx: DbOrTx, actor: Actor, input: CreatePlanInpu
       offlineTokenTtlSeconds: input.offlineTokenTtlSeconds ?? null,
       heartbeatWindowSeconds: input.heartbeatWindowSeconds ?? null,
       airGappedTtlDays: input.airGappedTtlDays ?? null,
+      trialDays: input.trialDays ?? null,
+      resetCooldownDays: input.resetCooldownDays,
+      externalIds: input.externalIds,
       createdAt: now(),
     })
     .onConflictDoNothing({ target: plans.slug })
@@ -156,6 +177,10 @@ export const UpdatePlanInput = z.strictObject({
   offlineTokenTtlSeconds: z.number().int().min(60).max(31_536_000).nullable().optional(),
   heartbeatWindowSeconds: z.number().int().min(60).max(31_536_000).nullable().optional(),
   airGappedTtlDays: AirGappedTtlDays.nullable().optional(),
+  trialDays: TrialDays.nullable().optional(),
+  resetCooldownDays: ResetCooldownDays.optional(),
+  /** The complete new set of external ids (replaces the old set). */
+  externalIds: ExternalIds.optional(),
 });
 export type UpdatePlanInput = z.infer<typeof UpdatePlanInput>;
 /** The same change with the plan named by the URL (PATCH /api/v1/admin/plans/{slug}). */

@@ -14,10 +14,23 @@ export const Slug = z
 
 export const DisplayName = storableText(1, 200);
 
-export const CreateProductInput = z.strictObject({ slug: Slug, name: DisplayName });
+/** Identifiers other systems know a product by (a storefront template's product ids, Stripe product ids). */
+const ProductExternalIds = z
+  .array(storableText(1, 255))
+  .max(50)
+  .transform((ids) => [...new Set(ids)]);
+
+export const CreateProductInput = z.strictObject({ slug: Slug, name: DisplayName, externalIds: ProductExternalIds.default([]) });
 export type CreateProductInput = z.infer<typeof CreateProductInput>;
 
-export type ProductView = { id: string; slug: string; name: string; createdAt: string; archivedAt: string | null };
+export type ProductView = {
+  id: string;
+  slug: string;
+  name: string;
+  externalIds: string[];
+  createdAt: string;
+  archivedAt: string | null;
+};
 
 type ProductRow = typeof products.$inferSelect;
 
@@ -26,6 +39,7 @@ export function toProductView(p: ProductRow): ProductView {
     id: p.id,
     slug: p.slug,
     name: p.name,
+    externalIds: p.externalIds,
     createdAt: p.createdAt.toISOString(),
     archivedAt: p.archivedAt ? p.archivedAt.toISOString() : null,
   };
@@ -35,7 +49,7 @@ export async function createProduct(tx: DbOrTx, actor: Actor, input: CreateProdu
   // ON CONFLICT instead of catching 23505: a failed statement would poison the caller's transaction.
   const [row] = await tx
     .insert(products)
-    .values({ slug: input.slug, name: input.name, createdAt: now() })
+    .values({ slug: input.slug, name: input.name, externalIds: input.externalIds, createdAt: now() })
     .onConflictDoNothing({ target: products.slug })
     .returning();
   if (!row) throw new AppError("ALREADY_EXISTS", `A product with slug "${input.slug}" already exists.`);
@@ -56,7 +70,12 @@ export async function findProductBySlug(tx: DbOrTx, slug: string): Promise<Produ
 
 // Editing and retiring. The slug never changes: client software and offline tokens carry it.
 
-export const UpdateProductInput = z.strictObject({ product: Slug, name: DisplayName });
+export const UpdateProductInput = z.strictObject({
+  product: Slug,
+  name: DisplayName.optional(),
+  /** The complete new set of external ids (replaces the old set). */
+  externalIds: ProductExternalIds.optional(),
+});
 export type UpdateProductInput = z.infer<typeof UpdateProductInput>;
 
 export const SetProductRetiredInput = z.strictObject({ product: Slug, retired: z.boolean() });
@@ -70,7 +89,8 @@ async function lockProduct(tx: DbOrTx, slug: string): Promise<ProductRow> {
 
 export async function updateProduct(tx: DbOrTx, actor: Actor, input: UpdateProductInput): Promise<ProductView> {
   const before = await lockProduct(tx, input.product);
-  const [row] = await tx.update(products).set({ name: input.name }).where(eq(products.id, before.id)).returning();
+  const set = { name: input.name ?? before.name, externalIds: input.externalIds ?? before.externalIds };
+  const [row] = await tx.update(products).set(set).where(eq(products.id, before.id)).returning();
   const view = toProductView(row!);
   await recordAudit(tx, actor, {
     action: "product.updated",

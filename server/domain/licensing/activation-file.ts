@@ -44,19 +44,19 @@ const notFound = () => new AppError("NOT_FOUND", "There is no license with that 
 
 /**
  * Takes (or reuses) the fingerprint's seat in one transaction with the seat check (activate.ts's claimSeat),
- * then signs the token after commit. `customerId`, when the key is present, restricts it to that customer's
+ * then signs the token after commit. `customerIds`, when present, restricts it to those customers'
  * licenses (the portal): another customer's license is "not found", like one that does not exist.
  */
 export async function createActivationFile(
   db: DbOrTx,
   actor: Actor,
-  input: ActivationFileInput & { licenseId: string; customerId?: string | null },
+  input: ActivationFileInput & { licenseId: string; customerIds?: string[] },
 ): Promise<ActivationFileResult> {
   if (!isUuid(input.licenseId)) throw notFound();
   const outcome = await db.transaction(async (tx) => {
     const at = now();
     const license = await lockLicenseById(tx, input.licenseId);
-    if (!license || (input.customerId !== undefined && license.customerId !== input.customerId)) throw notFound();
+    if (!license || (input.customerIds !== undefined && !input.customerIds.includes(license.customerId))) throw notFound();
     assertUsable(license, at);
     const [plan] = await tx
       .select({ ttlDays: plans.airGappedTtlDays })

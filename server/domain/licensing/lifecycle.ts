@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { activations, customers, licenses, plans, type LicenseStatus } from "@/server/db/schema";
+import { customers, licenses, plans, type LicenseStatus } from "@/server/db/schema";
 import type { Tx } from "@/server/db/client";
 import { recordAudit, type Actor } from "@/server/domain/audit/record";
 import { now } from "@/server/domain/clock";
@@ -11,7 +11,8 @@ import { queueEmail } from "@/server/domain/mail/queue";
 import { emitActivationEvent, emitLicenseEvent } from "@/server/domain/webhooks/emit";
 import { isLapsed } from "./expiry";
 import { generateLicenseKey, sealLicenseKey } from "./license-key";
-import { fitActivationsToSeats, removedColumns, removedMetadata } from "./seats";
+import { fitActivationsToSeats, removedMetadata } from "./seats";
+import { resetAllDevices } from "./self-reset";
 import type { LicenseRow } from "./issue";
 import { isUuid } from "./list";
 import { futureInstant, Instant } from "./manual";
@@ -148,20 +149,16 @@ export async function extendLicense(tx: Tx, actor: Actor, id: string, input: z.i
   return { row: after };
 }
 
+/**
+ * The operator's "remove every activation": the one reset rule (self-reset.ts) without the cooldown. It sets
+ * last_reset_at like a self-service reset, so the customer's next self-service reset waits one cooldown from it.
+ */
 export async function resetActivations(tx: Tx, actor: Actor, id: string, _input: z.infer<typeof ResetActivationsInput>) {
-  const { row } = await lockLicense(tx, id);
-  assertNotRevoked(row, "reset");
-  const removed = await tx
-    .delete(activations)
-    .where(eq(activations.licenseId, id))
-    .returning(removedColumns);
-  const after = await update(tx, id, {});
-  await emitActivationEvent(tx, "activation.deleted", id, removed, { reason: "reset" });
-  await audit(tx, actor, "license.activations_reset", row, after, {
-    removed: removed.length,
-    fingerprints: removed.map((a) => a.fingerprint),
+  const { row } = await resetAllDevices(tx, { id }, actor, now(), {
+    bypassCooldown: true,
+    via: actor.type === "api_token" ? "api" : "admin",
   });
-  return { row: after };
+  return { row };
 }
 
 export async function rotateLicenseKey(tx: Tx, actor: Actor, id: string, _input: z.infer<typeof RotateKeyInput>) {

@@ -2,7 +2,7 @@ import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import { emitActivationEvent } from "@/server/domain/webhooks/emit";
 import { removedColumns } from "./seats";
 import { z } from "zod";
-import { activations, licenses, plans, products, type LicenseStatus } from "@/server/db/schema";
+import { activations, customers, licenses, plans, products, resetRequests, type LicenseStatus } from "@/server/db/schema";
 import type { DbOrTx, Tx } from "@/server/db/client";
 import { recordAudit, type Actor } from "@/server/domain/audit/record";
 import { now } from "@/server/domain/clock";
@@ -11,11 +11,13 @@ import { queueEmail } from "@/server/domain/mail/queue";
 import { displayHint, revealLicenseKey } from "./license-key";
 import { assertKeyMayBeSent } from "./resend";
 import { effectiveStatus } from "./expiry";
+import { resetAllDevices, resetWindow } from "./self-reset";
 
 /**
  * What a signed-in customer may see and do with their own licenses (the portal). Every function takes the
- * customer id from the session and filters by it: a license or activation of someone else is "not found",
- * exactly like one that does not exist, so ids cannot be probed.
+ * customer's ids from the session (their own, and the addresses they have proven: portal/confirmations.ts
+ * portalCustomerIds) and filters by them: a license or activation of someone else is "not found", exactly like
+ * one that does not exist, so ids cannot be probed.
  */
 
 export const PortalLicenseInput = z.object({ licenseId: z.uuid() });
@@ -34,6 +36,8 @@ export type PortalActivation = {
 
 export type PortalLicense = {
   id: string;
+  /** The address it was bought with (the signed-in one, or one the customer has proven). */
+  email: string;
   productName: string;
   planName: string;
   /** The status the client software sees (expired as soon as expiry plus grace has passed). */
@@ -50,18 +54,30 @@ export type PortalLicense = {
   activations: PortalActivation[];
   /** The plan offers activation files (airGappedTtlDays set) and the license may take one now. */
   activationFiles: boolean;
+  /** Self-service "reset all devices" (self-reset.ts): the cooldown, the last reset, when the next is allowed. */
+  reset: PortalResetState;
+};
+
+export type PortalResetState = {
+  cooldownDays: number;
+  lastResetAt: string | null;
+  /** Null: a reset is allowed now. */
+  nextAllowedAt: string | null;
+  /** When the customer's open manual-reset request was made, if one waits for the operator. */
+  requestedAt: string | null;
 };
 
 export const customerActor = (customerId: string | null): Actor => ({ type: "customer", id: customerId });
 
 const licenseNotFound = () => new AppError("NOT_FOUND", "You have no license with that id.");
 
-/** The customer's licenses, newest first, with their activations. A null customer simply has none. */
-export async function listCustomerLicenses(db: DbOrTx, customerId: string | null): Promise<PortalLicense[]> {
-  if (!customerId) return [];
+/** The customer's licenses, newest first, with their activations. No customer ids: simply none. */
+export async function listCustomerLicenses(db: DbOrTx, customerIds: string[]): Promise<PortalLicense[]> {
+  if (customerIds.length === 0) return [];
   const rows = await db
     .select({
       id: licenses.id,
+      email: customers.email,
       productName: products.name,
       planName: plans.name,
       status: licenses.status,
@@ -74,11 +90,14 @@ export async function listCustomerLicenses(db: DbOrTx, customerId: string | null
       entitlements: plans.entitlements,
       createdAt: licenses.createdAt,
       airGappedTtlDays: plans.airGappedTtlDays,
+      lastResetAt: licenses.lastResetAt,
+      resetCooldownDays: plans.resetCooldownDays,
     })
     .from(licenses)
     .innerJoin(plans, eq(plans.id, licenses.planId))
     .innerJoin(products, eq(products.id, plans.productId))
-    .where(eq(licenses.customerId, customerId))
+    .innerJoin(customers, eq(customers.id, licenses.customerId))
+    .where(inArray(licenses.customerId, customerIds))
     .orderBy(desc(licenses.createdAt), desc(licenses.id));
   if (rows.length === 0) return [];
 
@@ -102,11 +121,18 @@ export async function listCustomerLicenses(db: DbOrTx, customerId: string | null
     byLicense.set(a.licenseId, list);
   }
 
+  const openRequests = await db
+    .select({ licenseId: resetRequests.licenseId, createdAt: resetRequests.createdAt })
+    .from(resetRequests)
+    .where(and(inArray(resetRequests.licenseId, rows.map((r) => r.id)), eq(resetRequests.status, "open")));
+  const requestedAt = new Map(openRequests.map((q) => [q.licenseId, q.createdAt.toISOString()]));
+
   const at = now();
   return rows.map((r) => {
     const status = effectiveStatus(r, at);
     return {
       id: r.id,
+      email: r.email,
       productName: r.productName,
       planName: r.planName,
       status,
@@ -119,16 +145,22 @@ export async function listCustomerLicenses(db: DbOrTx, customerId: string | null
       createdAt: r.createdAt.toISOString(),
       activations: byLicense.get(r.id) ?? [],
       activationFiles: r.airGappedTtlDays !== null && (status === "active" || status === "past_due"),
+      reset: {
+        cooldownDays: r.resetCooldownDays,
+        lastResetAt: r.lastResetAt ? r.lastResetAt.toISOString() : null,
+        nextAllowedAt: resetWindow(r.lastResetAt, r.resetCooldownDays, at).nextAllowedAt?.toISOString() ?? null,
+        requestedAt: requestedAt.get(r.id) ?? null,
+      },
     };
   });
 }
 
-function ownedLicense(db: DbOrTx, customerId: string | null, licenseId: string) {
-  if (!customerId) throw licenseNotFound();
+function ownedLicense(db: DbOrTx, customerIds: string[], licenseId: string) {
+  if (customerIds.length === 0) throw licenseNotFound();
   return db
-    .select({ id: licenses.id, keyCiphertext: licenses.keyCiphertext, status: licenses.status })
+    .select({ id: licenses.id, keyCiphertext: licenses.keyCiphertext, status: licenses.status, customerId: licenses.customerId })
     .from(licenses)
-    .where(and(eq(licenses.id, licenseId), eq(licenses.customerId, customerId)));
+    .where(and(eq(licenses.id, licenseId), inArray(licenses.customerId, customerIds)));
 }
 
 async function found<T>(rows: Promise<T[]>): Promise<T> {
@@ -140,9 +172,9 @@ async function found<T>(rows: Promise<T[]>): Promise<T> {
 /** The full key of one of the customer's own licenses (shown on click in the portal). */
 export async function revealCustomerLicenseKey(
   db: DbOrTx,
-  input: { licenseId: string; customerId: string | null },
+  input: { licenseId: string; customerIds: string[] },
 ): Promise<{ key: string }> {
-  const row = await found(ownedLicense(db, input.customerId, input.licenseId));
+  const row = await found(ownedLicense(db, input.customerIds, input.licenseId));
   return { key: revealLicenseKey(row.keyCiphertext) };
 }
 
@@ -154,15 +186,15 @@ export async function revealCustomerLicenseKey(
 export async function deactivateActivationById(
   tx: Tx,
   actor: Actor,
-  input: { activationId: string; customerId: string | null },
+  input: { activationId: string; customerIds: string[] },
 ): Promise<{ deactivated: true; licenseId: string }> {
   const notFound = () => new AppError("NOT_FOUND", "That device is not activated on any of your licenses.");
-  if (!input.customerId) throw notFound();
+  if (input.customerIds.length === 0) throw notFound();
   const [target] = await tx
     .select({ licenseId: activations.licenseId })
     .from(activations)
     .innerJoin(licenses, eq(licenses.id, activations.licenseId))
-    .where(and(eq(activations.id, input.activationId), eq(licenses.customerId, input.customerId)));
+    .where(and(eq(activations.id, input.activationId), inArray(licenses.customerId, input.customerIds)));
   if (!target) throw notFound();
 
   await tx.select({ id: licenses.id }).from(licenses).where(eq(licenses.id, target.licenseId)).for("update");
@@ -191,16 +223,17 @@ export async function deactivateActivationById(
 export async function resendCustomerLicenseEmail(
   tx: Tx,
   actor: Actor,
-  input: { licenseId: string; customerId: string | null; email: string },
+  input: { licenseId: string; customerIds: string[]; email: string },
 ): Promise<{ queued: boolean }> {
   // Locked, as the admin's resend does, so a revoke committing meanwhile waits and the check below holds.
-  assertKeyMayBeSent(await found(ownedLicense(tx, input.customerId, input.licenseId).for("update")));
+  const license = await found(ownedLicense(tx, input.customerIds, input.licenseId).for("update"));
+  assertKeyMayBeSent(license);
   const minute = Math.floor(now().getTime() / 60_000);
   const outboxId = await queueEmail(tx, {
     dedupeKey: `license-resent:${input.licenseId}:${minute}`,
     template: "license-issued",
     to: input.email,
-    customerId: input.customerId,
+    customerId: license.customerId,
     props: { licenseIds: [input.licenseId] },
   });
   if (outboxId) {
@@ -212,4 +245,18 @@ export async function resendCustomerLicenseEmail(
     });
   }
   return { queued: outboxId !== null };
+}
+
+/**
+ * "Reset all devices" from the portal, for one of the customer's own licenses (someone else's is "not found"),
+ * under the plan's cooldown (self-reset.ts). Answers when the next reset is allowed.
+ */
+export async function resetCustomerDevices(
+  tx: Tx,
+  actor: Actor,
+  input: { licenseId: string; customerIds: string[] },
+): Promise<{ removed: number; nextAllowedAt: string }> {
+  await found(ownedLicense(tx, input.customerIds, input.licenseId));
+  const result = await resetAllDevices(tx, { id: input.licenseId }, actor, now(), { via: "portal" });
+  return { removed: result.removed.length, nextAllowedAt: result.nextAllowedResetAt.toISOString() };
 }

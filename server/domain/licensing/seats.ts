@@ -37,3 +37,9 @@ export const removedColumns = {
 /** Audit metadata for the machines a seat decrease removed (none: nothing to add). */
 export const removedMetadata = (removed: { fingerprint: string }[]) =>
   removed.length ? { removedActivations: removed.length, fingerprints: removed.map((a) => a.fingerprint).sort() } : undefined;
+
+/**
+ * Every machine removed ("reset all devices"): the same delete as a seat decrease to zero, so whatever follows a
+ * removed activation (its audit, its outgoing "activation.deleted" event) follows here too.
+ */
+export const removeAllActivations = (tx: Tx, licenseId: string) => fitActivationsToSeats(tx, licenseId, 0);

@@ -6,17 +6,20 @@ import { rotatedKeyEmailProps } from "@/server/domain/licensing/admin-actions";
 import { SignInLinkEmail, signInLinkSubject } from "@/emails/sign-in-link";
 import { WebhookDisabledEmail, webhookDisabledSubject } from "@/emails/webhook-disabled";
 import { openSignInUrl } from "@/server/auth/sign-in-link";
-import { emailOutbox, licenses, plans, products } from "@/server/db/schema";
+import { PortalConfirmEmail, portalConfirmSubject } from "@/emails/portal-confirm";
+import { openPortalConfirmUrl } from "@/server/domain/portal/confirmations";
+import { customers, emailOutbox, licenses, plans, products } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import { loadLicenseViews } from "@/server/domain/licensing/view";
-import { revealLicenseKey } from "@/server/domain/licensing/license-key";
+import { displayHint, revealLicenseKey } from "@/server/domain/licensing/license-key";
 import { env } from "@/server/env";
 import { isLifecycleTemplate, renderLifecycleEmail } from "./render-lifecycle";
+import { isResetTemplate, renderResetEmail } from "./render-reset";
 import { PermanentEmailError, renderElement, type RenderedEmail } from "./rendered";
 
 export { PermanentEmailError, type RenderedEmail } from "./rendered";
 
-type OutboxRow = Pick<typeof emailOutbox.$inferSelect, "template" | "props">;
+type OutboxRow = Pick<typeof emailOutbox.$inferSelect, "template" | "props"> & { customerId?: string | null };
 
 /**
  * Turns an outbox row into subject, HTML and text. Runs at send time: the row stores ids, and the keys are
@@ -51,6 +54,20 @@ export async function renderEmail(tx: DbOrTx, row: OutboxRow): Promise<RenderedE
       const appUrl = env().APP_URL;
       return renderElement(signInLinkSubject(appUrl), <SignInLinkEmail appUrl={appUrl} url={url} expiresAt={props.expiresAt} />);
     }
+    case "portal-confirm": {
+      const props = parsed.data as TemplateProps["portal-confirm"];
+      if (new Date(props.expiresAt).getTime() <= Date.now()) throw new PermanentEmailError("The confirmation link expired before it could be sent.");
+      let url: string;
+      try {
+        url = openPortalConfirmUrl(props.sealedUrl);
+      } catch {
+        throw new PermanentEmailError("The confirmation link cannot be decrypted (was AUTH_SECRET changed?).");
+      }
+      const details = await portalConfirmDetails(tx, row, props);
+      const appUrl = env().APP_URL;
+      const email = { appUrl, purpose: props.purpose, url, expiresAt: props.expiresAt, ...details };
+      return renderElement(portalConfirmSubject(email), <PortalConfirmEmail {...email} />);
+    }
     case "license-key-rotated": {
       const resolved = await rotatedKeyEmailProps(tx, parsed.data as TemplateProps["license-key-rotated"]);
       if (!resolved.ok) throw new PermanentEmailError(resolved.reason);
@@ -65,10 +82,29 @@ export async function renderEmail(tx: DbOrTx, row: OutboxRow): Promise<RenderedE
       );
     }
     default:
+      if (isResetTemplate(row.template)) return renderResetEmail(tx, row.template, parsed.data);
       if (isLifecycleTemplate(row.template)) return renderLifecycleEmail(tx, row.template, parsed.data);
       // A template registered in emails/index.ts whose renderer has not been written: nothing to retry.
       throw new PermanentEmailError(`No renderer for the "${row.template}" email.`);
   }
+}
+
+/** The facts a confirmation email names (which key; who asked), read at send time. */
+async function portalConfirmDetails(tx: DbOrTx, row: OutboxRow, props: TemplateProps["portal-confirm"]) {
+  if (props.purpose === "rotate-key" && props.licenseId) {
+    const [l] = await tx
+      .select({ keyHint: licenses.keyHint, productName: products.name })
+      .from(licenses)
+      .innerJoin(plans, sql`${plans.id} = ${licenses.planId}`)
+      .innerJoin(products, sql`${products.id} = ${plans.productId}`)
+      .where(sql`${licenses.id} = ${props.licenseId}`);
+    if (!l) throw new PermanentEmailError(`License ${props.licenseId} no longer exists.`);
+    return { keyHint: displayHint(l.keyHint), productName: l.productName };
+  }
+  const [c] = row.customerId
+    ? await tx.select({ email: customers.email }).from(customers).where(sql`${customers.id} = ${row.customerId}`)
+    : [];
+  return { requestedBy: c?.email ?? null };
 }
 
 async function resolveIssuedLicenses(tx: DbOrTx, props: TemplateProps["license-issued"]): Promise<IssuedLicense[]> {

@@ -26,6 +26,7 @@ import type { LicenseDetail as Detail } from "../_parts/types";
 import { durationText, keyHintText, SecretOnce, partsCss as css } from "../_parts/ui";
 import { LicenseActions } from "./license-actions";
 import { Timeline } from "./timeline";
+import { ResetRequests } from "../../reset-requests";
 
 export function LicenseDetail({ id }: { id: string }) {
   const trpc = useTRPC();
@@ -71,6 +72,8 @@ export function LicenseDetail({ id }: { id: string }) {
           </Notice>
         </div>
       )}
+
+      <ResetRequests licenseId={l.id} />
 
       <div className={css.detailGrid}>
         <div className={css.areaFacts}>

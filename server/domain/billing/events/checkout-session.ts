@@ -18,6 +18,7 @@ import {
   type LicenseSync,
 } from "../license-state";
 import { PermanentEventError } from "../stripe-client";
+import { linkCustomerToExternalUser } from "@/server/domain/integrations/key-commander";
 
 /** The checkout events that may issue licenses; both can arrive for one session, and only one may issue. */
 export const ISSUING_CHECKOUT_EVENTS = ["checkout.session.completed", "checkout.session.async_payment_succeeded"];
@@ -39,6 +40,8 @@ export type CheckoutSnapshot = {
   lineItems: { id: string; priceId: string | null; quantity: number }[];
   /** The subscription a subscription-mode session created, as the API shows it now. */
   subscription: SubscriptionFacts | null;
+  /** metadata.supabase_user_id: the storefront user (Key Commander template) the licenses belong to. */
+  externalUserId?: string | null;
 };
 
 export const isPaid = (paymentStatus: string) => paymentStatus === "paid" || paymentStatus === "no_payment_required";
@@ -64,6 +67,7 @@ export async function readCheckoutSession(stripe: Stripe, sessionId: string): Pr
     currency: session.currency ?? null,
     lineItems: [],
     subscription: null,
+    externalUserId: externalUserIdOf(session.metadata),
   };
   if (!isPaid(session.payment_status)) return snapshot;
   if (snapshot.subscriptionId) snapshot.subscription = await readSubscription(stripe, snapshot.subscriptionId);
@@ -79,6 +83,12 @@ export async function readCheckoutSession(stripe: Stripe, sessionId: string): Pr
     }
   }
   return snapshot;
+}
+
+/** The storefront's user id from the session metadata, when it is a sane one (Stripe allows 500 characters). */
+function externalUserIdOf(metadata: Stripe.Metadata | null | undefined): string | null {
+  const v = metadata?.supabase_user_id?.trim();
+  return v && v.length <= 200 && !v.includes("\u0000") ? v : null;
 }
 
 export type SkippedLineItem = {
@@ -168,6 +178,8 @@ export async function issueCheckoutLicenses(tx: Tx, actor: Actor, snap: Checkout
     name: snap.name,
     stripeCustomerId: await freeStripeCustomerId(tx, snap.stripeCustomerId, snap.email),
   });
+  // The storefront said whose purchase this is: the buyer's licenses (these and earlier ones) belong to that user.
+  if (snap.externalUserId) await linkCustomerToExternalUser(tx, actor, customer.id, snap.externalUserId, "checkout-metadata");
 
   const result: CheckoutIssueResult = {
     checkoutSessionId: snap.sessionId,
