@@ -11,6 +11,9 @@ import { createWebhook, rotateWebhookSecret } from "@/server/domain/webhooks/end
 import { sealWebhookSecret } from "@/server/domain/webhooks/signing";
 import { resetEnvCache } from "@/server/env";
 import { createTestDatabase, useProcessDatabase, type TestDb } from "./helpers/db";
+import { claimSeat } from "@/server/domain/licensing/activate";
+import { lockLicenseById } from "@/server/domain/licensing/lookup";
+import { resetAllDevices } from "@/server/domain/licensing/self-reset";
 import { makeLicense } from "./helpers/factories";
 import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
 import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver";
@@ -46,7 +49,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function endpoint(path: string, events = ["license.created"] as const) {
+async function endpoint(path: string, events: readonly ("license.created" | "activation.created" | "activation.deleted")[] = ["license.created"]) {
   return db().transaction((tx) => createWebhook(tx, ACTOR, { url: `${receiver.url}${path}`, events: [...events] }));
 }
 
@@ -164,6 +167,25 @@ describe("webhook secrets and failures over time", () => {
     expect(await db().select().from(webhookEvents)).toHaveLength(before);
     await makeLicense(db());
     expect(await db().select().from(webhookEvents)).toHaveLength(before + 1);
+  });
+
+  it("a reset of every device (admin, self-service, Key Commander: one function) reports each removed activation", async () => {
+    const { webhook } = await endpoint("/resets", ["activation.created", "activation.deleted"]);
+    const { license } = await makeLicense(db(), { maxActivations: 3 });
+    await db().transaction(async (tx) => {
+      const locked = (await lockLicenseById(tx, license.id))!;
+      for (const fingerprint of ["pc-a", "pc-b"]) await claimSeat(tx, locked, new Date(), { fingerprint }, { actor: ACTOR });
+    });
+    await db().transaction((tx) => resetAllDevices(tx, { id: license.id }, ACTOR, new Date(), { bypassCooldown: true, via: "admin" }));
+    const rows = await db()
+      .select({ type: webhookEvents.type, payload: webhookEvents.payload })
+      .from(webhookDeliveries)
+      .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+      .where(eq(webhookDeliveries.endpointId, webhook.id));
+    const deleted = rows.filter((r) => r.type === "activation.deleted").map((r) => r.payload.data as Record<string, any>);
+    expect(rows.filter((r) => r.type === "activation.created")).toHaveLength(2);
+    expect(deleted.map((d) => d.activation.fingerprint).sort()).toEqual(["pc-a", "pc-b"]);
+    expect(deleted.every((d) => d.reason === "reset" && d.license.id === license.id && d.license.activations === 0)).toBe(true);
   });
 
   it("refuses a private address at delivery time too, not only when the endpoint is saved", async () => {
