@@ -23,6 +23,10 @@ WORKDIR /app
 # The door listens on every interface; PORT picks the port. TRUST_PROXY: see README "Behind a reverse proxy".
 ENV NODE_ENV=production NEXT_TELEMETRY_DISABLED=1 PORT=3000
 RUN groupadd --system --gid 1001 keystead && useradd --system --uid 1001 --gid keystead --home /app keystead
+# DATA_DIR: uploaded release files (README "Releases and downloads"); mount a volume there and back it up.
+ENV DATA_DIR=/data
+RUN mkdir -p /data && chown keystead:keystead /data
+VOLUME /data
 # The traced node_modules and build; static assets are not part of the trace and must be copied beside it.
 COPY --from=build --chown=keystead:keystead /app/.next/standalone ./
 COPY --from=build --chown=keystead:keystead /app/.next/static ./.next/static

@@ -9,9 +9,10 @@ export default function Home() {
         Self-hosted software licensing: Stripe payments in, license keys out, online and offline activation.
       </p>
       <div style={{ display: "flex", flexWrap: "wrap", gap: "0.5rem", margin: "1.5rem 0" }}>
-        <LinkButton href="/portal" variant="primary">
-          Your licenses
+        <LinkButton href="/pricing" variant="primary">
+          Pricing
         </LinkButton>
+        <LinkButton href="/portal">Your licenses</LinkButton>
         <LinkButton href="/admin">Admin</LinkButton>
       </div>
       <p style={{ color: "#52525b", lineHeight: 1.5 }}>

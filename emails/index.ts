@@ -59,6 +59,8 @@ export const TemplatePropsSchemas = {
     licenseId: z.uuid().nullish(),
     email: z.string().max(320).nullish(),
   }),
+  // The trial confirm link is a secret too (purpose "trial-link", server/domain/shop/trials.ts).
+  "trial-link": z.object({ sealedUrl: z.string().min(1), planId: z.uuid(), expiresAt: z.iso.datetime() }),
 } as const;
 
 export type TemplateName = keyof typeof TemplatePropsSchemas;

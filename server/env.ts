@@ -116,7 +116,20 @@ const EnvSchema = z
       .enum(["1", "0", "true", "false", ""])
       .optional()
       .transform((v) => v === "1" || v === "true"),
+    /** Where files live (uploaded releases; the embedded PostgreSQL in the image). */
+    DATA_DIR: optionalString.transform((v) => v ?? "./.data"),
+    /** Lifetime of a signed download link, in seconds (server/domain/releases/links.ts). */
+    DOWNLOAD_LINK_TTL: intSetting(600, 1),
+    /** Largest release file an upload may bring, in bytes; a larger one is refused and leaves nothing on disk. */
+    RELEASE_MAX_BYTES: intSetting(2 * 1024 ** 3, 1),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /** Seconds a price read from Stripe is shown on the pricing page before it is read again. */
+    PRICE_CACHE_TTL_SECONDS: intSetting(600, 1),
+    /**
+     * Seconds after our checkout created a session before its success page stops waiting for the webhook and
+     * reads the session from Stripe itself (the same issuing path the webhook takes).
+     */
+    CHECKOUT_HEAL_AFTER_SECONDS: intSetting(15, 1),
   })
   .superRefine((env, ctx) => {
     if (!env.AUTH_SECRET && !usesDevelopmentSecret(env.NODE_ENV)) {

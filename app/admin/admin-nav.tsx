@@ -10,6 +10,7 @@ export const ADMIN_AREAS = [
   { href: "/admin/licenses", label: "Licenses" },
   { href: "/admin/customers", label: "Customers" },
   { href: "/admin/products", label: "Products & plans" },
+  { href: "/admin/releases", label: "Releases" },
   { href: "/admin/stripe-events", label: "Stripe events" },
   { href: "/admin/emails", label: "Emails" },
   { href: "/admin/webhooks", label: "Webhooks" },

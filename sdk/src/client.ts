@@ -1,7 +1,7 @@
 import { answerKid, newNonce, verifyAnswer } from "./answer";
 import { memoryStorage } from "./storage";
 import { licenseFromClaims, tokenKid, verifyToken, type TokenClaims } from "./token";
-import type { Activation, ActivateResult, CheckResult, Code, DeactivateResult, Jwk, License, Storage } from "./types";
+import type { Activation, ActivateResult, CheckResult, Code, DeactivateResult, Jwk, LatestReleaseResult, License, Release, Storage } from "./types";
 
 export type KeysteadOptions = {
   /** Your Keystead server, e.g. https://licenses.example.com */
@@ -113,6 +113,23 @@ export class Keystead {
   /** Whether the last valid check (or activation) granted `entitlement`. */
   has(entitlement: string): boolean {
     return this.entitlements.includes(entitlement);
+  }
+
+  /**
+   * The newest release this machine's license may download (POST /api/v1/releases/latest), for your updater.
+   * Like every call, the answer counts only if its signature verifies; the link it carries lives minutes.
+   * `channel` "beta" also offers stable releases; a `platform` ("windows-x64") also gets builds for every platform.
+   */
+  async latestRelease(opts: { channel?: "stable" | "beta"; platform?: string } = {}): Promise<LatestReleaseResult> {
+    const none = (code: Code): LatestReleaseResult => ({ ok: false, code, release: null, url: null, expiresAt: null });
+    const key = await this.storage.get(K.key);
+    if (!key) return none("NO_TOKEN");
+    const answer = await this.post("/api/v1/releases/latest", { key, fingerprint: this.fingerprint, ...opts });
+    if (answer.kind === "offline") return none(answer.refused ? "SIGNATURE_INVALID" : "UNREACHABLE");
+    if (answer.status !== 200) return none(errorCode(answer.body));
+    const { release, url, expiresAt } = answer.body ?? {};
+    if (!release || typeof url !== "string") return none("SIGNATURE_INVALID");
+    return { ok: true, code: "VALID", release: release as Release, url, expiresAt };
   }
 
   /** Frees this machine's seat and forgets the license locally. */

@@ -2,4 +2,4 @@
 export { Keystead, type KeysteadOptions } from "./client";
 export { memoryStorage } from "./storage";
 export { verifyToken, type TokenClaims, type TokenCheck } from "./token";
-export type { ActivateResult, Activation, CheckResult, Code, DeactivateResult, Jwk, License, ServerCode, Storage } from "./types";
+export type { ActivateResult, Activation, CheckResult, Code, DeactivateResult, Jwk, LatestReleaseResult, License, Release, ServerCode, Storage } from "./types";

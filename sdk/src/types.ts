@@ -51,6 +51,30 @@ export type CheckResult = {
 
 export type ActivateResult = { ok: boolean; code: Code; license: License | null; activation: Activation | null };
 
+/** A release as POST /api/v1/releases/latest describes it. */
+export type Release = {
+  id: string;
+  product: string;
+  version: string;
+  channel: "stable" | "beta";
+  platform: string | null;
+  notes: string | null;
+  fileName: string | null;
+  /** Hex sha256 of the file (null for a release hosted elsewhere): check the download against it. */
+  sha256: string | null;
+  size: number | null;
+  createdAt: string;
+};
+
+/**
+ * `ok`: `release` is the newest one this license may download on that channel and platform, and `url` a
+ * short-lived signed link to it (valid until `expiresAt`). NOT_FOUND: there is none (you are up to date, or
+ * nothing was published for this platform).
+ */
+export type LatestReleaseResult =
+  | { ok: true; code: "VALID"; release: Release; url: string; expiresAt: string }
+  | { ok: false; code: Code; release: null; url: null; expiresAt: null };
+
 export type DeactivateResult = { ok: boolean; code: Code | "DEACTIVATED" };
 
 /** Where the SDK keeps its state (token, key, cached JWKS, trusted time). Sync or async. */

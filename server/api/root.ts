@@ -11,10 +11,13 @@ import { adminSettingsRouter } from "./routers/admin-settings";
 import { adminStripeEventsRouter } from "./routers/admin-stripe-events";
 import { adminWebhooksRouter } from "./routers/admin-webhooks";
 import { adminResetRequestsRouter, adminWebsiteErrorsRouter } from "./routers/admin-reset-requests";
+import { adminReleasesRouter } from "./routers/admin-releases";
+import { portalDownloadsRouter } from "./routers/portal-downloads";
 
 export const appRouter = createTRPCRouter({
   dev: devRouter,
   portal: portalRouter,
+  portalDownloads: portalDownloadsRouter,
   dashboard: dashboardRouter,
   // The admin app's areas (every procedure is adminProcedure).
   licenses: adminLicensesRouter,
@@ -27,6 +30,7 @@ export const appRouter = createTRPCRouter({
   webhooks: adminWebhooksRouter,
   resetRequests: adminResetRequestsRouter,
   websiteErrors: adminWebsiteErrorsRouter,
+  releases: adminReleasesRouter,
 });
 
 export type AppRouter = typeof appRouter;

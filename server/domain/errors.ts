@@ -11,6 +11,8 @@ export const ERROR_STATUS = {
   REVOKED: 403,
   EXPIRED: 403,
   PRODUCT_MISMATCH: 403,
+  /** A trial license activated on a machine that already ran a trial of that product. */
+  TRIAL_USED: 403,
   NOT_FOUND: 404,
   NOT_ACTIVATED: 404,
   PLAN_NOT_FOUND: 404,
@@ -20,6 +22,9 @@ export const ERROR_STATUS = {
   TOO_MANY_ACTIVATIONS: 409,
   INVALID_STATE: 409,
   METHOD_NOT_ALLOWED: 405,
+  /** A trial asked for with a disposable (throwaway) email address the operator refuses. */
+  DISPOSABLE_EMAIL: 422,
+  /** A trial confirm link that expired or never existed. */
   LINK_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

@@ -71,6 +71,14 @@ export const SEALED_FIELDS: SealedField[] = [
     sealed: sql`${webhookEndpoints.previousSecretCiphertext}`,
     write: (v) => ({ previousSecretCiphertext: v }),
   },
+  {
+    name: "email_outbox.props.sealedUrl (trial links)",
+    purpose: "trial-link",
+    table: emailOutbox,
+    id: emailOutbox.id,
+    sealed: sql`case when ${emailOutbox.template} = 'trial-link' then ${emailOutbox.props}->>'sealedUrl' end`,
+    write: (v) => ({ props: sql`jsonb_set(${emailOutbox.props}, '{sealedUrl}', to_jsonb(${v}::text))` }),
+  },
 ];
 
 export type ResealCounts = { resealed: number; current: number; unreadable: number };

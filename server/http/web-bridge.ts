@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 
 /**
  * node:http <-> the web Request/Response the route code takes and returns, for the routes the door answers
@@ -53,14 +55,26 @@ function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
   });
 }
 
-/** Writes `response` to `res` in one piece (the routes' answers are small JSON). */
+/**
+ * Writes `response` to `res`. The routes' answers are small JSON, written in one piece; an answer that
+ * announces its own Content-Length with a body (a release download, server/domain/releases/serve.ts) is
+ * streamed instead, as fast as the client reads it, so a 500 MB file never sits in memory.
+ */
 export async function sendWebResponse(req: IncomingMessage, res: ServerResponse, response: Response, extraHeaders: Record<string, string>) {
-  const body = Buffer.from(await response.arrayBuffer());
   res.statusCode = response.status;
   for (const [name, value] of response.headers) res.setHeader(name, value);
   for (const name in extraHeaders) res.setHeader(name, extraHeaders[name]!);
-  res.setHeader("content-length", body.byteLength);
   // A body we stopped reading (a refused flood) cannot be skipped to reach the next request on this connection.
   if (!req.complete) res.setHeader("connection", "close");
+  if (response.body && response.headers.has("content-length")) {
+    try {
+      await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>), res);
+    } catch {
+      // The client went away mid-download: pipeline has closed the file and the socket; nothing to answer.
+    }
+    return;
+  }
+  const body = Buffer.from(await response.arrayBuffer());
+  res.setHeader("content-length", body.byteLength);
   res.end(body);
 }

@@ -6,7 +6,13 @@ import { ActivateLicenseInput, DeactivateLicenseInput, HeartbeatInput, ValidateL
 import { validateLicense } from "@/server/domain/licensing/validate";
 import { publishedKeys } from "@/server/domain/tokens/keyring";
 import { countUsage } from "@/server/domain/usage/counter";
-import { methodNotAllowed, publicGetRoute, publicJsonRoute, type RouteMethods } from "./handler";
+import { latestRelease } from "@/server/domain/releases/access";
+import { LatestReleaseInput } from "@/server/domain/releases/inputs";
+import { DOWNLOAD_PATH } from "@/server/domain/releases/links";
+import { serveDownload } from "@/server/domain/releases/serve";
+import { env } from "@/server/env";
+import { limit, methodNotAllowed, publicGetRoute, publicJsonRoute, toErrorResponse, type RouteMethods } from "./handler";
+import { clientIp } from "./rate-limit";
 
 /**
  * The public license routes, defined once. Two doors serve them with this same code: the process's node:http
@@ -60,6 +66,28 @@ export const jwksRoute: RouteMethods = {
   })),
 };
 
+// POST /api/v1/releases/latest: the seller's own updater asks for the newest release this machine may have.
+export const latestReleaseRoute: RouteMethods = {
+  ...methodNotAllowed("POST"),
+  POST: publicJsonRoute({ name: "releases-latest", input: LatestReleaseInput, key: (i) => i.key }, async (input) => ({
+    body: await latestRelease(db(), input),
+  })),
+};
+
+// GET /api/v1/releases/download?r=&l=&e=&s=: a signed link (server/domain/releases/links.ts) answers the file.
+// Not a signed answer: the link's own MAC is what the client trusts, and the ETag is the file's sha256.
+export const downloadRoute: RouteMethods = {
+  ...methodNotAllowed("GET"),
+  GET: async (req) => {
+    try {
+      await limit(`ip:${clientIp(req)}`, env().RATE_LIMIT_IP);
+      return await serveDownload(db(), req);
+    } catch (err) {
+      return toErrorResponse(err);
+    }
+  },
+};
+
 /** What the node:http door answers itself, by exact path; every other path (and method) goes to Next. */
 export const doorRoutes: Record<string, RouteMethods> = {
   "/api/v1/licenses/validate": validateRoute,
@@ -68,4 +96,6 @@ export const doorRoutes: Record<string, RouteMethods> = {
   "/api/v1/licenses/heartbeat": heartbeatRoute,
   "/api/v1/jwks": jwksRoute,
   "/.well-known/jwks.json": jwksRoute,
+  "/api/v1/releases/latest": latestReleaseRoute,
+  [DOWNLOAD_PATH]: downloadRoute,
 };

@@ -27,6 +27,16 @@ import {
   ResetByUserIdInput,
   UserEntitlements,
 } from "@/server/domain/integrations/key-commander";
+import { CheckoutSessionStatus, CreateCheckoutInput, CreateCheckoutOutput } from "@/server/domain/shop/checkout";
+import {
+  CreateReleaseFields,
+  CreateReleaseOutput,
+  LatestReleaseInput,
+  LatestReleaseOutput,
+  ListReleasesOutput,
+  ListReleasesQuery,
+} from "@/server/domain/releases/inputs";
+import { ConfirmTrialInput, ConfirmTrialOutput, RequestTrialInput, RequestTrialOutput } from "@/server/domain/shop/trials";
 
 /**
  * GET /api/v1/openapi.json: the OpenAPI 3.1 document of the public license routes and the management API.
@@ -238,18 +248,20 @@ for (const [name, action] of Object.entries(LICENSE_ACTIONS)) component(`${pasca
 // ---- Operations
 
 type Operation = {
-  method: "get" | "post" | "patch";
+  method: "get" | "post" | "patch" | "delete";
   path: string;
   operationId: string;
   summary: string;
-  tag: "licenses" | "keys" | "system" | "admin" | "internal";
+  tag: "licenses" | "keys" | "system" | "admin" | "internal" | "shop";
   admin?: boolean;
   body?: z.ZodType;
   /** The body may be left out entirely. */
   bodyOptional?: boolean;
+  /** The body's media type when it is not JSON (multipart/form-data for uploads). */
+  bodyType?: string;
   query?: z.ZodObject;
   pathParams?: Record<string, string>;
-  responses: Record<number, { description: string; schema: z.ZodType }>;
+  responses: Record<number, { description: string; schema: z.ZodType; type?: string }>;
   errors: ErrorCode[];
 };
 
@@ -461,7 +473,122 @@ const operations: Operation[] = [
   // Key Commander compatibility (the Signal Lynx storefront template): header X-Internal-API-Key = INTERNAL_API_KEY;
   // 404 for all of them while INTERNAL_API_KEY is unset. Errors here are the template's { detail } shape.
   ...keyCommanderOperations(),
+  ...shopOperations(),
+  ...releaseOperations(),
 ];
+
+/** Releases: uploads in the management API, and the seller's updater's routes (signed like the license answers). */
+function releaseOperations(): Operation[] {
+  const File = component("ReleaseFile", z.string().meta({ format: "binary", description: "The release file" }));
+  return [
+    {
+      method: "post",
+      path: "/api/v1/admin/releases",
+      operationId: "createRelease",
+      summary: "Upload a release (multipart: the fields and `file`, or `url` for a file hosted elsewhere); streamed to DATA_DIR",
+      tag: "admin",
+      admin: true,
+      bodyType: "multipart/form-data",
+      body: component("CreateReleaseFields", CreateReleaseFields.extend({ file: File.optional() })),
+      responses: { 201: { description: "Stored, with its sha256 and size", schema: component("CreateReleaseOutput", CreateReleaseOutput) } },
+      errors: [...ADMIN_ERRORS, "PRODUCT_NOT_FOUND", "ALREADY_EXISTS", "PAYLOAD_TOO_LARGE"],
+    },
+    {
+      method: "get",
+      path: "/api/v1/admin/releases",
+      operationId: "listReleases",
+      summary: "List releases, newest version first",
+      tag: "admin",
+      admin: true,
+      query: component("ListReleasesQuery", ListReleasesQuery),
+      responses: { 200: { description: "Releases", schema: component("ListReleasesOutput", ListReleasesOutput) } },
+      errors: ADMIN_ERRORS,
+    },
+    {
+      method: "delete",
+      path: "/api/v1/admin/releases/{id}",
+      operationId: "deleteRelease",
+      summary: "Delete a release and its file (links already handed out stop working)",
+      tag: "admin",
+      admin: true,
+      pathParams: { id: "Release id" },
+      responses: { 200: { description: "Deleted", schema: component("ReleaseDeleted", z.object({ deleted: z.literal(true) })) } },
+      errors: [...ADMIN_ERRORS, "NOT_FOUND"],
+    },
+    {
+      method: "post",
+      path: "/api/v1/releases/latest",
+      operationId: "latestRelease",
+      summary: "The newest release this activated machine may download, with a short-lived signed link (a signed answer)",
+      tag: "licenses",
+      body: component("LatestReleaseInput", LatestReleaseInput),
+      responses: { 200: { description: "The release and its link", schema: component("LatestReleaseOutput", LatestReleaseOutput) } },
+      errors: [...PUBLIC_ERRORS, "NOT_FOUND", "NOT_ACTIVATED", "SUSPENDED", "REVOKED", "EXPIRED", "PRODUCT_MISMATCH", "FORBIDDEN"],
+    },
+    {
+      method: "get",
+      path: "/api/v1/releases/download",
+      operationId: "downloadRelease",
+      summary: "A signed download link (from releases/latest, the portal or the success page): the file, Range supported; 403 once altered or expired",
+      tag: "licenses",
+      query: component(
+        "DownloadLinkQuery",
+        z.object({ r: z.string(), l: z.string(), e: z.string(), s: z.string() }).meta({ description: "The signed link's own parameters" }),
+      ),
+      responses: {
+        200: { description: "The file", schema: File, type: "application/octet-stream" },
+        206: { description: "The requested range", schema: File, type: "application/octet-stream" },
+      },
+      errors: ["FORBIDDEN", "NOT_FOUND", "RATE_LIMITED"],
+    },
+  ];
+}
+
+/** The storefront's routes (the pricing page's Buy and trial buttons, the success page's polling). */
+function shopOperations(): Operation[] {
+  return [
+    {
+      method: "post",
+      path: "/api/v1/checkout",
+      operationId: "createCheckout",
+      summary: "Create a Stripe Checkout Session for a bound price: 303 to Stripe for a form post, 200 { url, sessionId } for JSON",
+      tag: "shop",
+      body: component("CreateCheckoutInput", CreateCheckoutInput),
+      responses: { 200: { description: "Created", schema: component("CreateCheckoutOutput", CreateCheckoutOutput) } },
+      errors: ["BAD_REQUEST", "NOT_FOUND", "RATE_LIMITED", "UNAVAILABLE"],
+    },
+    {
+      method: "get",
+      path: "/api/v1/checkout/sessions/{id}",
+      operationId: "checkoutSessionStatus",
+      summary: "Whether a checkout's licenses are issued; keys only for the buyer's own fresh session",
+      tag: "shop",
+      pathParams: { id: "Stripe Checkout Session id (cs_...)" },
+      responses: { 200: { description: "Status", schema: component("CheckoutSessionStatus", CheckoutSessionStatus) } },
+      errors: ["BAD_REQUEST", "RATE_LIMITED"],
+    },
+    {
+      method: "post",
+      path: "/api/v1/trials",
+      operationId: "requestTrial",
+      summary: "Ask for a card-free trial: the address gets a confirm link (the same answer whatever happens)",
+      tag: "shop",
+      body: component("RequestTrialInput", RequestTrialInput),
+      responses: { 202: { description: "Accepted", schema: component("RequestTrialOutput", RequestTrialOutput) } },
+      errors: ["BAD_REQUEST", "NOT_FOUND", "DISPOSABLE_EMAIL", "RATE_LIMITED"],
+    },
+    {
+      method: "post",
+      path: "/api/v1/trials/confirm",
+      operationId: "confirmTrial",
+      summary: "The trial confirm page's button: issues the trial license and emails its key",
+      tag: "shop",
+      body: component("ConfirmTrialInput", ConfirmTrialInput),
+      responses: { 200: { description: "Issued", schema: component("ConfirmTrialOutput", ConfirmTrialOutput) } },
+      errors: ["BAD_REQUEST", "FORBIDDEN", "LINK_EXPIRED", "RATE_LIMITED"],
+    },
+  ];
+}
 
 function keyCommanderOperations(): Operation[] {
   const KcError = component("KeyCommanderError", KeyCommanderError);
@@ -582,7 +709,7 @@ const QUERY_DESCRIPTIONS: Record<string, string> = {
 function buildOperation(op: Operation, schemas: Record<string, JsonSchema>) {
   const responses: Record<string, unknown> = {};
   for (const [status, r] of Object.entries(op.responses)) {
-    responses[status] = { description: r.description, content: { "application/json": { schema: ref(r.schema) } } };
+    responses[status] = { description: r.description, content: { [r.type ?? "application/json"]: { schema: ref(r.schema) } } };
   }
   const errorStatuses = [...new Set(op.errors.map((c) => ERROR_STATUS[c] as number))];
   for (const status of errorStatuses.sort((a, b) => a - b)) {
@@ -615,7 +742,7 @@ function buildOperation(op: Operation, schemas: Record<string, JsonSchema>) {
       ? {
           requestBody: {
             required: !op.bodyOptional,
-            content: { "application/json": { schema: ref(op.body) } },
+            content: { [op.bodyType ?? "application/json"]: { schema: ref(op.body) } },
           },
         }
       : {}),

@@ -291,7 +291,38 @@ export function signedWebhook(event: Json | string, opts: { secret?: string; tim
   return { body, headers: { "content-type": "application/json", "stripe-signature": signature } };
 }
 
-export type FakeRequest = { method: string; path: string; query: URLSearchParams };
+export type FakeRequest = { method: string; path: string; query: URLSearchParams; body?: Json };
+
+/** A price (Stripe's shape): one-time unless `interval` is given. */
+export function priceObject(over: { id?: string; unitAmount?: number; currency?: string; interval?: "day" | "week" | "month" | "year" | null; active?: boolean } = {}): Json {
+  const price = fixture("objects/price.json");
+  const interval = over.interval ?? null;
+  return {
+    ...price,
+    id: over.id ?? randomId("price"),
+    active: over.active ?? true,
+    currency: over.currency ?? "usd",
+    unit_amount: over.unitAmount ?? 1900,
+    unit_amount_decimal: String(over.unitAmount ?? 1900),
+    type: interval ? "recurring" : "one_time",
+    recurring: interval ? { ...price.recurring, interval, interval_count: 1 } : null,
+    transform_quantity: null,
+  };
+}
+
+/** Stripe's form encoding (a[b][0][c]=v) back into an object, as the API reads it. */
+export function parseStripeForm(text: string): Json {
+  const out: Json = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    const parts = key.replace(/\]/g, "").split("[");
+    let at: Json = out;
+    parts.forEach((part, i) => {
+      if (i === parts.length - 1) at[part] = value;
+      else at = at[part] ??= /^\d+$/.test(parts[i + 1]!) ? [] : {};
+    });
+  }
+  return out;
+}
 
 export type FakeStripe = {
   url: string;
@@ -321,6 +352,18 @@ export type FakeStripe = {
   hold: (path: string, release: Promise<unknown>) => { arrived: Promise<void> };
   /** Marks a customer deleted, as GET /v1/customers/:id then answers. */
   deleteCustomer: (id: string) => void;
+  /** Prices served by GET /v1/prices/:id. */
+  prices: Map<string, Json>;
+  addPrice: (over?: Parameters<typeof priceObject>[0]) => Json;
+  /** The bodies of POST /v1/checkout/sessions, in order (what our checkout asked Stripe for). */
+  createdSessions: Json[];
+  /** The bodies of POST /v1/billing_portal/sessions. */
+  portalSessions: Json[];
+  /**
+   * Marks a session our checkout created as paid, as Stripe would after the buyer paid on its page: payment
+   * status, customer details, its line items (from what was asked), a Stripe customer. Returns the session.
+   */
+  pay: (sessionId: string, email: string) => Json;
   /** false: serve normally; "500": answer every request with a Stripe api_error; "destroy": drop the socket. */
   setDown: (mode: false | "500" | "destroy") => void;
   requestsTo: (pathPrefix: string) => FakeRequest[];
@@ -344,6 +387,28 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     objects: new Map<string, Json>(),
     events: [] as Json[],
     maxPageSize: 100,
+    prices: new Map<string, Json>(),
+    createdSessions: [] as Json[],
+    portalSessions: [] as Json[],
+  };
+  let baseUrl = "";
+  const pay = (sessionId: string, email: string) => {
+    const session = fake.sessions.get(sessionId);
+    if (!session) throw new Error(`the fake has no session ${sessionId}`);
+    const asked = session.__asked as Json;
+    const customerId = session.customer ?? randomId("cus");
+    if (!fake.customers.has(customerId)) fake.customers.set(customerId, customerObject({ id: customerId, email }));
+    Object.assign(session, {
+      status: "complete",
+      payment_status: "paid",
+      customer: customerId,
+      customer_details: { ...session.customer_details, email, name: "Test Buyer" },
+    });
+    fake.lineItems.set(
+      sessionId,
+      (asked.line_items as Json[]).map((li) => lineItemObject({ priceId: li.price, quantity: Number(li.quantity ?? 1), amount: fake.prices.get(li.price)?.unit_amount })),
+    );
+    return session;
   };
 
   const page = (res: http.ServerResponse, url: string, all: Json[], query: URLSearchParams) => {
@@ -385,11 +450,80 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       return;
     }
     if (down === "500") return stripeError(res, 500, "api_error", "The fake Stripe API is down.");
+    // Stripe's hosted checkout page, as small as a test needs: a "Pay" button that pays as pay() does, then
+    // sends the browser to the session's success_url.
+    const payPage = u.pathname.match(/^\/pay\/([^/]+)$/);
+    if (payPage) {
+      const id = decodeURIComponent(payPage[1]!);
+      const session = fake.sessions.get(id);
+      if (!session) return missing(res, "checkout.session", id);
+      if (req.method === "POST") {
+        let text = "";
+        req.on("data", (c) => (text += c));
+        req.on("end", () => {
+          pay(id, new URLSearchParams(text).get("email") || session.customer_details?.email || "buyer@example.com");
+          res.writeHead(303, { location: String(session.success_url).replace("{CHECKOUT_SESSION_ID}", id) });
+          res.end();
+        });
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.end(
+        `<!doctype html><title>Fake Stripe Checkout</title><h1>Fake Stripe Checkout</h1><form method="post">` +
+          `<label>Email <input name="email" type="email" value="${session.customer_details?.email ?? ""}"></label><button>Pay</button></form>`,
+      );
+      return;
+    }
+    let m: RegExpMatchArray | null;
     if (!/^Bearer sk_/.test(req.headers.authorization ?? "")) {
       return stripeError(res, 401, "invalid_request_error", "Invalid API Key provided.");
     }
-    if (req.method !== "GET") return stripeError(res, 405, "invalid_request_error", `The fake serves GET only.`);
+    if (req.method === "POST") {
+      let text = "";
+      req.on("data", (c) => (text += c));
+      req.on("end", () => {
+        const body = parseStripeForm(text);
+        fake.requests[fake.requests.length - 1]!.body = body;
+        if (u.pathname === "/v1/checkout/sessions") {
+          fake.createdSessions.push(body);
+          const price = fake.prices.get((body.line_items as Json[] | undefined)?.[0]?.price);
+          if (!price) return missing(res, "price", String((body.line_items as Json[] | undefined)?.[0]?.price));
+          const session = checkoutSessionObject({ email: body.customer_email ?? null });
+          Object.assign(session, {
+            status: "open",
+            payment_status: "unpaid",
+            mode: body.mode,
+            customer: body.customer ?? null,
+            payment_intent: body.mode === "payment" ? session.payment_intent : null,
+            success_url: body.success_url,
+            cancel_url: body.cancel_url,
+            metadata: body.metadata ?? {},
+            amount_total: price.unit_amount,
+            amount_subtotal: price.unit_amount,
+            url: `${baseUrl}/pay/${session.id}`,
+          });
+          if (!body.customer_email) session.customer_details = null;
+          Object.defineProperty(session, "__asked", { value: body, enumerable: false });
+          fake.sessions.set(session.id, session);
+          return json(res, session);
+        }
+        if (u.pathname === "/v1/billing_portal/sessions") {
+          fake.portalSessions.push(body);
+          if (!fake.customers.has(body.customer)) return missing(res, "customer", String(body.customer));
+          const portal = fixture("objects/billing_portal_session.json");
+          return json(res, { ...portal, id: randomId("bps"), customer: body.customer, return_url: body.return_url, livemode: false, url: `${baseUrl}/billing/${body.customer}` });
+        }
+        return stripeError(res, 404, "invalid_request_error", `Unrecognized request URL (POST: ${u.pathname}).`);
+      });
+      return;
+    }
+    if (req.method !== "GET") return stripeError(res, 405, "invalid_request_error", `The fake serves GET and a few POSTs only.`);
+    if ((m = u.pathname.match(/^\/v1\/prices\/([^/]+)$/))) {
+      const price = fake.prices.get(decodeURIComponent(m[1]!));
+      return price ? json(res, price) : missing(res, "price", m[1]!);
+    }
     const held = holds.findIndex((h) => h.path === u.pathname);
+    void m;
     if (held >= 0) {
       const [hold] = holds.splice(held, 1);
       holdAnswer(res, hold!.release);
@@ -397,7 +531,6 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       hold!.arrived();
     }
 
-    let m: RegExpMatchArray | null;
     if ((m = u.pathname.match(/^\/v1\/checkout\/sessions\/([^/]+)\/line_items$/))) {
       const id = decodeURIComponent(m[1]!);
       if (!fake.sessions.has(id)) return missing(res, "checkout.session", id);
@@ -435,6 +568,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
+  baseUrl = `http://127.0.0.1:${port}`;
 
   return Object.assign(fake, {
     url: `http://127.0.0.1:${port}`,
@@ -444,6 +578,12 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       fake.lineItems.set(session.id, items.map(lineItemObject));
       return session;
     },
+    addPrice(over: Parameters<typeof priceObject>[0] = {}) {
+      const price = priceObject(over);
+      fake.prices.set(price.id, price);
+      return price;
+    },
+    pay,
     addCustomer(over: Json = {}) {
       const customer = customerObject(over);
       fake.customers.set(customer.id, customer);
@@ -453,7 +593,8 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       fake.events.unshift(event);
     },
     put<T extends Json>(object: T): T {
-      const store = object.object === "checkout.session" ? fake.sessions : object.object === "customer" ? fake.customers : fake.objects;
+      const store =
+        object.object === "checkout.session" ? fake.sessions : object.object === "customer" ? fake.customers : object.object === "price" ? fake.prices : fake.objects;
       store.set(object.id, object);
       return object;
     },

@@ -24,16 +24,18 @@ import {
 import { useTRPC } from "@/app/_trpc/client";
 import type { RouterOutputs } from "../licenses/_parts/types";
 import { durationText, MutationError, SecretOnce, partsCss as css } from "../licenses/_parts/ui";
+import { ShopSettings } from "./shop-settings";
 
 export function Settings() {
   return (
     <>
       <PageHeader
         title="Settings"
-        description="Stripe and email wiring, the keys that sign offline tokens, and API tokens for the management API. Settings themselves live in the environment."
+        description="Stripe and email wiring, the shop's look and rules, the keys that sign offline tokens, and API tokens for the management API. Other settings live in the environment."
       />
       <div className={css.stack}>
         <Integrations />
+        <ShopSettings />
         <SigningKeys />
         <ApiTokens />
       </div>

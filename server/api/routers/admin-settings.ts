@@ -5,6 +5,10 @@ import { integrationStatus, listSigningKeys, rotateSigningKeys } from "@/server/
 import { requestStripeReconcile } from "@/server/domain/admin/stripe-reconcile";
 import { AppError } from "@/server/domain/errors";
 import { isUuid } from "@/server/domain/admin/cursor";
+import { ShopSettingsInput, readShopSettings, saveShopSettings } from "@/server/domain/shop/settings";
+import { resetPriceBackoff } from "@/server/domain/shop/prices";
+import { asc, eq } from "drizzle-orm";
+import { plans, products } from "@/server/db/schema";
 import { adminProcedure, createTRPCRouter } from "../trpc";
 
 export const adminSettingsRouter = createTRPCRouter({
@@ -13,6 +17,20 @@ export const adminSettingsRouter = createTRPCRouter({
   reconcileNow: adminProcedure.mutation(async ({ ctx }) => {
     await ctx.db.transaction((tx) => requestStripeReconcile(tx));
     return { queued: true };
+  }),
+  // The storefront's name, logo, accent, disposable domains and per-plan checkout options (Settings > Shop).
+  shop: adminProcedure.query(async ({ ctx }) => ({
+    settings: await readShopSettings(ctx.db),
+    plans: await ctx.db
+      .select({ id: plans.id, slug: plans.slug, name: plans.name, productName: products.name, trialDays: plans.trialDays })
+      .from(plans)
+      .innerJoin(products, eq(products.id, plans.productId))
+      .orderBy(asc(products.name), asc(plans.name)),
+  })),
+  saveShop: adminProcedure.input(ShopSettingsInput).mutation(async ({ ctx, input }) => {
+    const saved = await ctx.db.transaction((tx) => saveShopSettings(tx, adminActor(ctx.admin.email), input));
+    resetPriceBackoff();
+    return saved;
   }),
   signingKeys: adminProcedure.query(({ ctx }) => listSigningKeys(ctx.db)),
   rotateSigningKey: adminProcedure.mutation(({ ctx }) =>

@@ -14,6 +14,7 @@ import { addressFromDoor } from "@/server/http/client-address";
 import { ActivationFileInput, createActivationFile } from "@/server/domain/licensing/activation-file";
 import { PortalEmailInput, portalEmails, requestEmailLink, requestKeyRotation } from "@/server/domain/portal/confirmations";
 import { limit } from "@/server/rest/handler";
+import { createBillingPortalSession, customerBilling } from "@/server/domain/billing/customer-billing";
 import { createTRPCRouter, customerProcedure } from "../trpc";
 
 /**
@@ -73,6 +74,10 @@ export const portalRouter = createTRPCRouter({
       }),
     );
   }),
+  // Payments and invoices tied to the customer's own licenses, and whether "Manage billing" can open.
+  billing: customerProcedure.query(({ ctx }) => customerBilling(ctx.db, ctx.customerId)),
+  // Stripe's customer portal for the customer's own Stripe customer (from the session, never from input).
+  manageBilling: customerProcedure.mutation(({ ctx }) => createBillingPortalSession(ctx.db, ctx.customerId)),
   resendLicenseEmail: customerProcedure.input(PortalLicenseInput).mutation(({ ctx, input }) =>
     ctx.db.transaction((tx) =>
       resendCustomerLicenseEmail(tx, customerActor(ctx.customerId), {

@@ -20,3 +20,5 @@ export * from "./webhooks";
 export * from "./reset-requests";
 export * from "./website-errors";
 export * from "./portal-links";
+export * from "./trials";
+export * from "./releases";

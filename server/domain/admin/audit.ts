@@ -21,6 +21,7 @@ export const AUDIT_SUBJECT_TYPES = [
   "email",
   "stripe_event",
   "webhook",
+  "release",
 ] as const;
 
 export const ListAuditInput = z.object({

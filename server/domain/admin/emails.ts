@@ -17,6 +17,7 @@ import { RenewalReceiptEmail, renewalReceiptSubject } from "@/emails/renewal-rec
 import { WebhookDisabledEmail, webhookDisabledSubject } from "@/emails/webhook-disabled";
 import { SignInLinkEmail, signInLinkSubject } from "@/emails/sign-in-link";
 import { PortalConfirmEmail, portalConfirmSubject } from "@/emails/portal-confirm";
+import { TrialLinkEmail, trialLinkSubject } from "@/emails/trial-link";
 import { TrialEndingEmail, trialEndingSubject } from "@/emails/trial-ending";
 import { EMAIL_STATUSES, emailOutbox, type EmailStatus } from "@/server/db/schema";
 import type { DbOrTx, Tx } from "@/server/db/client";
@@ -189,6 +190,10 @@ const PREVIEWS = {
   "portal-confirm": {
     element: () => createElement(PortalConfirmEmail, PortalConfirmEmail.PreviewProps),
     subject: () => portalConfirmSubject(PortalConfirmEmail.PreviewProps),
+  },
+  "trial-link": {
+    element: () => createElement(TrialLinkEmail, TrialLinkEmail.PreviewProps),
+    subject: () => trialLinkSubject(TrialLinkEmail.PreviewProps),
   },
 } satisfies Record<TemplateName, { element: () => ReactElement; subject: () => string }>;
 

@@ -7,6 +7,7 @@ import { AppError } from "@/server/domain/errors";
 import { issueOfflineToken } from "@/server/domain/tokens/offline-token";
 import { emitActivationEvent } from "@/server/domain/webhooks/emit";
 import type { ActivateLicenseInput } from "./inputs";
+import { claimTrialMachine } from "./trial-machine";
 import { hashLicenseKey } from "./license-key";
 import { removedColumns } from "./seats";
 import {
@@ -121,6 +122,9 @@ export async function claimSeat(
       { maxActivations: license.maxActivations, activations: used },
     );
   }
+
+  // Card-free trials only: one trial per machine per product. Paid licenses never reach this query.
+  if (license.source === "trial") await claimTrialMachine(tx, license, req.fingerprint);
 
   const airGapped = req.airGapped ?? false;
   const [activation] = await tx

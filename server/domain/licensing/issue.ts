@@ -16,7 +16,7 @@ export type IssueLicenseInput = {
   maxActivations?: number;
   /** Default: now + the plan's duration, or perpetual. */
   expiresAt?: Date | null;
-  source: "stripe" | "manual" | "import";
+  source: "stripe" | "manual" | "import" | "trial";
   stripe?: {
     checkoutSessionId?: string | null;
     lineItemId?: string | null;

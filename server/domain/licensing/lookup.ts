@@ -26,6 +26,9 @@ export type LicenseRecord = {
   graceDays: number;
   offlineTokenTtlSeconds: number | null;
   heartbeatWindowSeconds: number | null;
+  /** Read under the activation lock only (not by the validate hot path): "trial" licenses pay the machine check. */
+  source?: string;
+  productId?: string;
 };
 
 export type ActivationRecord = {
@@ -167,7 +170,7 @@ export function lockLicenseById(tx: Tx, id: string): Promise<LicenseRecord | nul
 
 async function lockLicenseWhere(tx: Tx, where: SQL): Promise<LicenseRecord | null> {
   const [row] = await tx
-    .select(licenseColumns)
+    .select({ ...licenseColumns, source: licenses.source, productId: products.id })
     .from(licenses)
     .innerJoin(plans, eq(plans.id, licenses.planId))
     .innerJoin(products, eq(products.id, plans.productId))

@@ -5,6 +5,8 @@ import { LicenseKeyRotatedEmail, licenseKeyRotatedSubject } from "@/emails/licen
 import { rotatedKeyEmailProps } from "@/server/domain/licensing/admin-actions";
 import { SignInLinkEmail, signInLinkSubject } from "@/emails/sign-in-link";
 import { WebhookDisabledEmail, webhookDisabledSubject } from "@/emails/webhook-disabled";
+import { TrialLinkEmail, trialLinkSubject } from "@/emails/trial-link";
+import { openTrialUrl } from "@/server/domain/shop/trials";
 import { openSignInUrl } from "@/server/auth/sign-in-link";
 import { PortalConfirmEmail, portalConfirmSubject } from "@/emails/portal-confirm";
 import { openPortalConfirmUrl } from "@/server/domain/portal/confirmations";
@@ -67,6 +69,25 @@ export async function renderEmail(tx: DbOrTx, row: OutboxRow): Promise<RenderedE
       const appUrl = env().APP_URL;
       const email = { appUrl, purpose: props.purpose, url, expiresAt: props.expiresAt, ...details };
       return renderElement(portalConfirmSubject(email), <PortalConfirmEmail {...email} />);
+    }
+    case "trial-link": {
+      const props = parsed.data as TemplateProps["trial-link"];
+      if (new Date(props.expiresAt).getTime() <= Date.now()) throw new PermanentEmailError("The trial link expired before it could be sent.");
+      let url: string;
+      try {
+        url = openTrialUrl(props.sealedUrl);
+      } catch {
+        throw new PermanentEmailError("The trial link cannot be decrypted (was AUTH_SECRET changed?).");
+      }
+      const [plan] = await tx
+        .select({ planName: plans.name, productName: products.name, trialDays: plans.trialDays })
+        .from(plans)
+        .innerJoin(products, sql`${products.id} = ${plans.productId}`)
+        .where(sql`${plans.id} = ${props.planId}`);
+      if (!plan) throw new PermanentEmailError("The trial's plan no longer exists.");
+      const appUrl = env().APP_URL;
+      const view = { productName: plan.productName, planName: plan.planName, trialDays: plan.trialDays ?? 0 };
+      return renderElement(trialLinkSubject(view), <TrialLinkEmail appUrl={appUrl} url={url} expiresAt={props.expiresAt} {...view} />);
     }
     case "license-key-rotated": {
       const resolved = await rotatedKeyEmailProps(tx, parsed.data as TemplateProps["license-key-rotated"]);

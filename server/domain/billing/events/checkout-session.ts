@@ -6,6 +6,7 @@ import type { Actor } from "@/server/domain/audit/record";
 import { addDays, now } from "@/server/domain/clock";
 import { upsertCustomerByEmail } from "@/server/domain/customers/upsert";
 import { issueLicense } from "@/server/domain/licensing/issue";
+import { convertTrialLicense, convertibleTrial } from "@/server/domain/licensing/convert-trial";
 import { queueEmail } from "@/server/domain/mail/queue";
 import { idOf, lockBillingRoots, readSubscription, savePurchasePayment, saveSubscriptionFacts, type SubscriptionFacts } from "../facts";
 import {
@@ -220,7 +221,9 @@ export async function issueCheckoutLicenses(tx: Tx, actor: Actor, snap: Checkout
       const [issuedPlan] = next.planId && next.planId !== plan.id ? await tx.select().from(plans).where(eq(plans.id, next.planId)) : [plan];
       const fallbackExpiry = issuedPlan!.durationDays ? addDays(now(), issuedPlan!.durationDays) : null;
       const { expiresAt, stripePriceId, ...billing } = initialColumns(next, issuedPlan!.graceDays, fallbackExpiry);
-      const { license } = await issueLicense(tx, actor, {
+      // A card-free trial of this product held by this buyer becomes the paid license: same key, same devices.
+      const trial = await convertibleTrial(tx, customer.id, issuedPlan!.productId);
+      const { license } = await (trial ? convertTrialLicense.bind(null, trial) : issueLicense)(tx, actor, {
         planId: issuedPlan!.id,
         customerId: customer.id,
         maxActivations: next.maxActivations ?? maxActivations,
