@@ -1,31 +1,9 @@
-import { Logger, parseCrontab, run, type Runner, type TaskList } from "graphile-worker";
+import { Logger, parseCrontab, run, type Runner } from "graphile-worker";
 import type { Pool } from "pg";
 import { endedByServer } from "@/server/db/client";
 import { env } from "@/server/env";
 import { taskList } from "./tasks";
 import { crontab } from "./crontab";
-
-/** Tasks of the webhook runner; every other task runs in the main one. */
-const WEBHOOK_TASKS = ["deliver_webhook"];
-const WEBHOOK_CONCURRENCY = 16;
-const mainTasks: TaskList = Object.fromEntries(Object.entries(taskList).filter(([name]) => !WEBHOOK_TASKS.includes(name)));
-const webhookTasks: TaskList = Object.fromEntries(Object.entries(taskList).filter(([name]) => WEBHOOK_TASKS.includes(name)));
-
-/** The two runners as one: stopping stops both, and it has ended when both have. */
-function both(main: Runner, webhooks: Runner): Runner {
-  return {
-    ...main,
-    stop: async (reason?: string) => {
-      const results = await Promise.allSettled([main.stop(reason), webhooks.stop(reason)]);
-      const failed = results.find((r) => r.status === "rejected");
-      if (failed) throw (failed as PromiseRejectedResult).reason;
-    },
-    kill: async (reason?: string) => {
-      await Promise.allSettled([main.kill(reason), webhooks.kill(reason)]);
-    },
-    promise: Promise.all([main.promise, webhooks.promise]).then(() => undefined),
-  };
-}
 
 /** What /api/health reports about this process's job runner. */
 export type WorkerState = "not started" | "starting" | "running" | "stopped" | "failed";
@@ -40,9 +18,9 @@ const holder = globalThis as unknown as { __keysteadWorker?: Promise<Runner>; __
 export function startWorker(pool: Pool): Promise<Runner> {
   if (holder.__keysteadWorker) return holder.__keysteadWorker;
   holder.__keysteadWorkerState = "starting";
-  const main = run({
+  holder.__keysteadWorker = run({
     pgPool: pool,
-    taskList: mainTasks,
+    taskList,
     // Always pass parsed items: an empty crontab string would make graphile-worker look for a ./crontab file.
     parsedCronItems: parseCrontab(crontab),
     // Jobs mostly wait on the network (Stripe, SMTP); eight at once keeps a burst of checkouts moving
@@ -51,29 +29,7 @@ export function startWorker(pool: Pool): Promise<Runner> {
     pollInterval: env().WORKER_POLL_INTERVAL_MS,
     noHandleSignals: false,
     logger: quietWhenServerEndsConnections,
-  });
-  // Outgoing webhooks run in a runner of their own: a receiver that takes its 15 seconds to answer ties up one
-  // of these slots, never the ones that send email or process Stripe events. They wait on the network, so more
-  // run at once; each holds a database connection only for its short reads and writes.
-  // Started once the main one is (which installs graphile-worker's schema first).
-  const withWebhooks = main.then((a) =>
-    run({
-      pgPool: pool,
-      taskList: webhookTasks,
-      parsedCronItems: [],
-      concurrency: WEBHOOK_CONCURRENCY,
-      pollInterval: env().WORKER_POLL_INTERVAL_MS,
-      noHandleSignals: true,
-      logger: quietWhenServerEndsConnections,
-    }).then(
-      (b) => both(a, b),
-      async (err: unknown) => {
-        await a.stop().catch(() => undefined);
-        throw err;
-      },
-    ),
-  );
-  holder.__keysteadWorker = withWebhooks.then(
+  }).then(
     (runner) => {
       holder.__keysteadWorkerState = "running";
       console.log("[keystead] worker started");

@@ -6,7 +6,7 @@ import { DAY_MS, now } from "@/server/domain/clock";
 import { queueEmail } from "@/server/domain/mail/queue";
 import { enqueue } from "@/server/jobs/enqueue";
 import { env } from "@/server/env";
-import { deliveryJobKey } from "./emit";
+import { deliveryJob } from "./emit";
 import { postWebhook, type PostOutcome } from "./outbound";
 import { openWebhookSecret, signedHeaders } from "./signing";
 
@@ -128,7 +128,7 @@ async function record(tx: Tx, deliveryId: string, endpointId: string, result: Po
     .set({ status: "pending", attempts, lastStatusCode: result.statusCode, lastError: error, nextAttemptAt })
     .where(eq(webhookDeliveries.id, deliveryId));
   // The job runs on the queue's (wall) clock.
-  await enqueue(tx, "deliver_webhook", { deliveryId }, { jobKey: deliveryJobKey(deliveryId), runAt: nextAttemptAt, maxAttempts: 5 });
+  await enqueue(tx, "deliver_webhook", { deliveryId }, deliveryJob(endpointId, deliveryId, nextAttemptAt));
   return { outcome: "retrying", attempts, nextAttemptAt };
 }
 

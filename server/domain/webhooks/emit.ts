@@ -13,6 +13,18 @@ export const newMessageId = () => `msg_${crypto.randomBytes(16).toString("hex")}
 export const deliveryJobKey = (deliveryId: string) => `webhook:${deliveryId}`;
 
 /**
+ * How a delivery's job is queued. One graphile-worker queue per endpoint: its deliveries go one at a time, in the
+ * order they were queued, so a receiver that takes its 15 seconds to answer holds one of the worker's slots, never
+ * all of them (emails and Stripe events keep moving). Endpoints are few, so the queue names are too.
+ */
+export const deliveryJob = (endpointId: string, deliveryId: string, runAt?: Date) => ({
+  jobKey: deliveryJobKey(deliveryId),
+  queueName: `webhooks:${endpointId}`,
+  maxAttempts: 5,
+  ...(runAt ? { runAt } : {}),
+});
+
+/**
  * Reports a change to the webhook endpoints, inside the caller's transaction: the event row (its id is the
  * `webhook-id` of every delivery), one delivery per enabled endpoint subscribed to the type, and a delivery job
  * for each, all committed or rolled back with the change itself. The domain functions that make changes call
@@ -34,8 +46,8 @@ export async function emitWebhookEvent(tx: DbOrTx, type: WebhookEventType, data:
   const rows = await tx
     .insert(webhookDeliveries)
     .values(to.map((e) => ({ endpointId: e.id, eventId: id })))
-    .returning({ id: webhookDeliveries.id });
-  for (const r of rows) await enqueue(tx, "deliver_webhook", { deliveryId: r.id }, { jobKey: deliveryJobKey(r.id), maxAttempts: 5 });
+    .returning({ id: webhookDeliveries.id, endpointId: webhookDeliveries.endpointId });
+  for (const r of rows) await enqueue(tx, "deliver_webhook", { deliveryId: r.id }, deliveryJob(r.endpointId, r.id));
   return id;
 }
 

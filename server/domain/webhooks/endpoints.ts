@@ -9,7 +9,7 @@ import { storableText } from "@/server/domain/admin/text";
 import { AppError } from "@/server/domain/errors";
 import { Instant } from "@/server/domain/licensing/manual";
 import { enqueue } from "@/server/jobs/enqueue";
-import { deliveryJobKey, newMessageId } from "./emit";
+import { deliveryJob, newMessageId } from "./emit";
 import { WEBHOOK_EVENT_TYPE_LIST, WEBHOOK_TEST_EVENT } from "./event-types";
 import { checkWebhookUrl, resolveWebhookHost, WebhookAddressError } from "./outbound";
 import { generateWebhookSecret, sealWebhookSecret } from "./signing";
@@ -293,7 +293,7 @@ export async function retryWebhookDelivery(tx: Tx, actor: Actor, endpointId: str
     throw new AppError("INVALID_STATE", "This delivery was delivered; replay it to send the event again.", { status: "delivered" });
   }
   if (!endpoint.enabled) throw new AppError("INVALID_STATE", "The endpoint is disabled; enable it first.");
-  await enqueue(tx, "deliver_webhook", { deliveryId, manual: true }, { jobKey: deliveryJobKey(deliveryId), maxAttempts: 5 });
+  await enqueue(tx, "deliver_webhook", { deliveryId, manual: true }, deliveryJob(endpointId, deliveryId));
   await recordAudit(tx, actor, { action: "webhook.delivery_retried", subjectType: "webhook", subjectId: endpointId, metadata: { deliveryId } });
   return { delivery: (await deliveryViews(tx, [row]))[0]! };
 }
@@ -326,7 +326,7 @@ export async function replayWebhook(tx: Tx, actor: Actor, endpointId: string, in
         .values(eventIds.map((eventId) => ({ endpointId, eventId })))
         .returning({ id: webhookDeliveries.id })
     : [];
-  for (const d of deliveries) await enqueue(tx, "deliver_webhook", { deliveryId: d.id }, { jobKey: deliveryJobKey(d.id), maxAttempts: 5 });
+  for (const d of deliveries) await enqueue(tx, "deliver_webhook", { deliveryId: d.id }, deliveryJob(endpointId, d.id));
   await recordAudit(tx, actor, {
     action: "webhook.replayed",
     subjectType: "webhook",
@@ -349,7 +349,7 @@ export async function sendTestWebhook(tx: Tx, actor: Actor, endpointId: string) 
     createdAt: new Date(timestamp),
   });
   const [d] = await tx.insert(webhookDeliveries).values({ endpointId, eventId: id }).returning();
-  await enqueue(tx, "deliver_webhook", { deliveryId: d!.id }, { jobKey: deliveryJobKey(d!.id), maxAttempts: 5 });
+  await enqueue(tx, "deliver_webhook", { deliveryId: d!.id }, deliveryJob(endpointId, d!.id));
   await recordAudit(tx, actor, { action: "webhook.test_sent", subjectType: "webhook", subjectId: endpointId, metadata: { eventId: id } });
   return { delivery: (await deliveryViews(tx, [{ delivery: d!, type: WEBHOOK_TEST_EVENT }]))[0]! };
 }
