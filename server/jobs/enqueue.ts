@@ -7,8 +7,6 @@ export type EnqueueOptions = {
   jobKey?: string;
   runAt?: Date;
   maxAttempts?: number;
-  /** Jobs of one queue run one at a time, in order (graphile-worker queue_name); keep the names few. */
-  queueName?: string;
 };
 
 /**
@@ -25,7 +23,6 @@ export async function enqueue<T extends TaskName>(
     sql`select graphile_worker.add_job(
       ${task}::text,
       ${JSON.stringify(payload)}::json,
-      queue_name => ${opts.queueName ?? null}::text,
       run_at => ${opts.runAt ? opts.runAt.toISOString() : null}::timestamptz,
       max_attempts => ${opts.maxAttempts ?? 25}::int,
       job_key => ${opts.jobKey ?? null}::text

@@ -12,14 +12,9 @@ export const newMessageId = () => `msg_${crypto.randomBytes(16).toString("hex")}
 /** The graphile-worker job key of a delivery: a manual retry replaces a scheduled one instead of doubling it. */
 export const deliveryJobKey = (deliveryId: string) => `webhook:${deliveryId}`;
 
-/**
- * How a delivery's job is queued. One graphile-worker queue per endpoint: its deliveries go one at a time, in the
- * order they were queued, so a receiver that takes its 15 seconds to answer holds one of the worker's slots, never
- * all of them (emails and Stripe events keep moving). Endpoints are few, so the queue names are too.
- */
-export const deliveryJob = (endpointId: string, deliveryId: string, runAt?: Date) => ({
+/** How a delivery's job is queued (its retries, a manual retry and a replay alike). */
+export const deliveryJob = (_endpointId: string, deliveryId: string, runAt?: Date) => ({
   jobKey: deliveryJobKey(deliveryId),
-  queueName: `webhooks:${endpointId}`,
   maxAttempts: 5,
   ...(runAt ? { runAt } : {}),
 });
