@@ -41,6 +41,8 @@ export const TemplatePropsSchemas = {
   }),
   /** An admin replaced the key; the new key is decrypted at send time, the old one is named by its hint. */
   "license-key-rotated": z.object({ licenseId: z.uuid(), previousKeyHint: z.string().min(1).max(10) }),
+  /** To the operators: an outgoing webhook endpoint failed every delivery for five days and was disabled. */
+  "webhook-disabled": z.object({ endpointId: z.uuid(), url: z.string().min(1), failingSince: z.iso.datetime() }),
   /** To each operator: a customer asks for a manual reset of all devices (reset_requests row). */
   "reset-requested": z.object({ requestId: z.uuid() }),
   /** To the customer: their manual reset request was approved; `removed` devices were deactivated. */

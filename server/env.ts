@@ -113,6 +113,14 @@ const EnvSchema = z
       }
       return days;
     }),
+    /**
+     * Outgoing webhooks may go to private, loopback and link-local addresses (tests, a receiver on the same
+     * host or LAN). Off by default: an admin's URL must not become a way into the server's own network.
+     */
+    WEBHOOK_ALLOW_PRIVATE: z
+      .enum(["1", "0", "true", "false", ""])
+      .optional()
+      .transform((v) => v === "1" || v === "true"),
     /** Lifetime of a signed download link, in seconds (server/domain/releases/links.ts). */
     DOWNLOAD_LINK_TTL: intSetting(600, 1),
     /** Largest release file an upload may bring, in bytes; a larger one is refused and leaves nothing on disk. */

@@ -80,6 +80,12 @@ describe("a database dump", () => {
     const apiToken: string = (await made.json()).result.data.secret;
     expect(apiToken).toMatch(/^ks_/);
     expect((await app.get("/api/v1/admin/products", { authorization: `Bearer ${apiToken}` })).status).toBe(200);
+    // An outgoing webhook endpoint, its secret rotated: both secrets are held (the previous one signs for a day).
+    const hook = await app.post("/api/v1/admin/webhooks", { url: "https://93.184.215.14/keystead", events: ["license.created"] }, bootstrap);
+    expect(hook.status).toBe(201);
+    const rotatedHook = await fetch(`${app.url}/api/v1/admin/webhooks/${hook.body.webhook.id}/rotate-secret`, { method: "POST", headers: bootstrap });
+    expect(rotatedHook.status).toBe(200);
+    const hookSecrets = [hook.body.secret as string, ((await rotatedHook.json()) as { secret: string }).secret];
     const exported = await admin.request("/api/admin/export/json?keys=clear");
     expect(exported.status).toBe(200);
     const exportedLicense = (await exported.json()).tables.licenses.find((l: { id: string }) => l.id === licenseId);
@@ -95,6 +101,7 @@ describe("a database dump", () => {
     expect(dump).toContain(hashSessionToken(customerSignIn.cookie));
     expect(dump).toContain(hashSessionToken(adminSignIn.cookie));
     expect(dump).toContain("dump test");
+    expect(dump).toContain("https://93.184.215.14/keystead");
 
     const compact = normalizeLicenseKey(licenseKey)!;
     const secrets: Record<string, string> = {
@@ -113,6 +120,10 @@ describe("a database dump", () => {
       AUTH_SECRET: TEST_AUTH_SECRET,
       STRIPE_SECRET_KEY: STRIPE_KEY,
       STRIPE_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+      "webhook secret": hookSecrets[0]!,
+      "webhook secret's key": hookSecrets[0]!.slice("whsec_".length),
+      "rotated webhook secret": hookSecrets[1]!,
+      "rotated webhook secret's key": hookSecrets[1]!.slice("whsec_".length),
     };
     const found = Object.entries(secrets)
       .filter(([, value]) => dump.includes(value))

@@ -2,9 +2,11 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSignInUrl, queueSignInLink } from "@/server/auth/sign-in-link";
 import { closeDb } from "@/server/db/client";
-import { emailOutbox, licenses } from "@/server/db/schema";
+import { emailOutbox, licenses, webhookEndpoints } from "@/server/db/schema";
 import { revealLicenseKey, sealLicenseKey } from "@/server/domain/licensing/license-key";
 import { resealField, SEALED_FIELDS } from "@/server/domain/sealed-fields";
+import { createWebhook, rotateWebhookSecret } from "@/server/domain/webhooks/endpoints";
+import { openWebhookSecret } from "@/server/domain/webhooks/signing";
 import { resetEnvCache } from "@/server/env";
 import { createTestDatabase, useProcessDatabase, type TestDb } from "./helpers/db";
 import { makeLicense } from "./helpers/factories";
@@ -58,6 +60,20 @@ describe("npm run reseal's batches", () => {
     const [email] = await database.db.select().from(emailOutbox).where(eq(emailOutbox.id, queued!));
     expect(openSignInUrl(email!.props.sealedUrl as string)).toBe("http://app.test/signin/confirm?token=t");
     expect(email!.props.expiresAt).toBe(expires.toISOString());
+  });
+
+  it("reseals webhook signing secrets, the current and the one before a rotation", async () => {
+    secrets(A);
+    const actor = { type: "admin" as const, id: "owner@example.com" };
+    const made = await database.db.transaction((tx) => createWebhook(tx, actor, { url: "https://93.184.215.14/hook", events: ["license.created"] }));
+    const rotated = await database.db.transaction((tx) => rotateWebhookSecret(tx, actor, made.webhook.id));
+    secrets(B, A);
+    expect(await resealField(database.db, field("webhook_endpoints.secret_ciphertext"))).toEqual({ resealed: 1, current: 0, unreadable: 0 });
+    expect(await resealField(database.db, field("webhook_endpoints.previous_secret_ciphertext"))).toEqual({ resealed: 1, current: 0, unreadable: 0 });
+    secrets(B);
+    const [row] = await database.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, made.webhook.id));
+    expect(openWebhookSecret(row!.secretCiphertext)).toBe(rotated.secret);
+    expect(openWebhookSecret(row!.previousSecretCiphertext!)).toBe(made.secret);
   });
 
   it("waits for a key being changed meanwhile instead of writing the old key back over it", async () => {

@@ -61,6 +61,7 @@ const STATUS_TONES: Record<string, BadgeTone> = {
   active: "green",
   sent: "green",
   processed: "green",
+  delivered: "green",
   past_due: "amber",
   pending: "amber",
   suspended: "amber",

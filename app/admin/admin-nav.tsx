@@ -13,6 +13,7 @@ export const ADMIN_AREAS = [
   { href: "/admin/releases", label: "Releases" },
   { href: "/admin/stripe-events", label: "Stripe events" },
   { href: "/admin/emails", label: "Emails" },
+  { href: "/admin/webhooks", label: "Webhooks" },
   { href: "/admin/settings", label: "Settings" },
   { href: "/admin/website-errors", label: "Website errors" },
   { href: "/admin/audit", label: "Audit log" },

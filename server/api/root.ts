@@ -9,6 +9,7 @@ import { adminEmailsRouter } from "./routers/admin-emails";
 import { adminLicensesRouter } from "./routers/admin-licenses";
 import { adminSettingsRouter } from "./routers/admin-settings";
 import { adminStripeEventsRouter } from "./routers/admin-stripe-events";
+import { adminWebhooksRouter } from "./routers/admin-webhooks";
 import { adminResetRequestsRouter, adminWebsiteErrorsRouter } from "./routers/admin-reset-requests";
 import { adminReleasesRouter } from "./routers/admin-releases";
 import { portalDownloadsRouter } from "./routers/portal-downloads";
@@ -26,6 +27,7 @@ export const appRouter = createTRPCRouter({
   emails: adminEmailsRouter,
   settings: adminSettingsRouter,
   audit: adminAuditRouter,
+  webhooks: adminWebhooksRouter,
   resetRequests: adminResetRequestsRouter,
   websiteErrors: adminWebsiteErrorsRouter,
   releases: adminReleasesRouter,

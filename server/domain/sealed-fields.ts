@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, isNotNull, sql, type SQL } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
-import { emailOutbox, licenses, signingKeys } from "@/server/db/schema";
+import { emailOutbox, licenses, signingKeys, webhookEndpoints } from "@/server/db/schema";
 import type { Db } from "@/server/db/client";
 import { openSealed, seal } from "./secret-box";
 
@@ -54,6 +54,22 @@ export const SEALED_FIELDS: SealedField[] = [
     id: emailOutbox.id,
     sealed: sql`case when ${emailOutbox.template} = 'portal-confirm' then ${emailOutbox.props}->>'sealedUrl' end`,
     write: (v) => ({ props: sql`jsonb_set(${emailOutbox.props}, '{sealedUrl}', to_jsonb(${v}::text))` }),
+  },
+  {
+    name: "webhook_endpoints.secret_ciphertext",
+    purpose: "webhook-secret",
+    table: webhookEndpoints,
+    id: webhookEndpoints.id,
+    sealed: sql`${webhookEndpoints.secretCiphertext}`,
+    write: (v) => ({ secretCiphertext: v }),
+  },
+  {
+    name: "webhook_endpoints.previous_secret_ciphertext",
+    purpose: "webhook-secret",
+    table: webhookEndpoints,
+    id: webhookEndpoints.id,
+    sealed: sql`${webhookEndpoints.previousSecretCiphertext}`,
+    write: (v) => ({ previousSecretCiphertext: v }),
   },
   {
     name: "email_outbox.props.sealedUrl (trial links)",

@@ -9,6 +9,8 @@ export const TaskPayloadSchemas = {
   send_email: z.object({ outboxId: z.string().uuid() }),
   stripe_reconcile: z.object({}),
   import_run: z.object({ importId: z.string().uuid() }),
+  /** One attempt of one outgoing webhook delivery; manual: an operator's retry. */
+  deliver_webhook: z.object({ deliveryId: z.string().uuid(), manual: z.boolean().optional() }),
   // Sweeps are started by the crontab (their payload carries graphile-worker's `_cron`, ignored here).
   sweep_expire: z.object({}),
   sweep_reminders: z.object({}),

@@ -17,6 +17,19 @@ import { ListLicensesQuery } from "@/server/domain/licensing/list";
 import { IssueManualLicenseInput } from "@/server/domain/licensing/manual";
 import * as S from "./api-schemas";
 import { ExportDocument, ExportQuery } from "@/server/domain/admin/export";
+import {
+  CreateWebhookInput,
+  ListWebhookDeliveriesInput,
+  ReplayWebhookInput,
+  UpdateWebhookInput,
+  WebhookAnswer,
+  WebhookCreated,
+  WebhookDeliveryAnswer,
+  WebhookDeliveryList,
+  WebhookList,
+  WebhookReplayed,
+  WebhookSecretRotated,
+} from "@/server/domain/webhooks/endpoints";
 import { ImportJobView, ImportQuery, ImportResult } from "@/server/domain/import";
 import {
   ClaimByEmailAnswer,
@@ -68,7 +81,8 @@ export type ApiRoute = {
     | "releases"
     | "shop"
     | "data"
-    | "key-commander";
+    | "key-commander"
+    | "webhooks";
   /** Management API routes: the scope a token needs (adminRoute enforces it). Absent: a public route. */
   scope?: ApiTokenScope;
   input?: z.ZodType;
@@ -128,6 +142,7 @@ const licenseActionRoutes = Object.fromEntries(
   ]),
 );
 
+const WEBHOOK_ID = { id: "Webhook endpoint id (uuid)" };
 const ReleaseFile = z.string().meta({ format: "binary", description: "The release file" });
 const KC_ERRORS = {
   401: { description: "Missing or wrong X-Internal-API-Key", schema: KeyCommanderError },
@@ -571,6 +586,110 @@ const routes = {
     scope: "admin",
     pathParams: { id: "Token id (uuid)" },
     responses: { 200: { description: "Revoked", schema: S.ApiTokenRevoked } },
+    errors: [...WRITE_ERRORS, "NOT_FOUND"],
+  },
+
+  // ---- Outgoing webhooks (README "Outgoing webhooks"): Standard Webhooks signatures
+  listWebhooks: {
+    method: "GET",
+    path: "/api/v1/admin/webhooks",
+    summary: "List webhook endpoints",
+    tag: "webhooks",
+    scope: "read",
+    responses: { 200: { description: "Endpoints", schema: WebhookList } },
+    errors: ADMIN_ERRORS,
+  },
+  createWebhook: {
+    method: "POST",
+    path: "/api/v1/admin/webhooks",
+    summary: "Add an endpoint; its signing secret (whsec_...) is in this answer only",
+    tag: "webhooks",
+    scope: "admin",
+    input: CreateWebhookInput,
+    responses: { 201: { description: "Created, with its secret", schema: WebhookCreated } },
+    errors: WRITE_ERRORS,
+  },
+  getWebhook: {
+    method: "GET",
+    path: "/api/v1/admin/webhooks/{id}",
+    summary: "One webhook endpoint",
+    tag: "webhooks",
+    scope: "read",
+    pathParams: WEBHOOK_ID,
+    responses: { 200: { description: "The endpoint", schema: WebhookAnswer } },
+    errors: [...ADMIN_ERRORS, "NOT_FOUND"],
+  },
+  updateWebhook: {
+    method: "PATCH",
+    path: "/api/v1/admin/webhooks/{id}",
+    summary: "Change an endpoint's URL, events, description, or enable / disable it",
+    tag: "webhooks",
+    scope: "admin",
+    pathParams: WEBHOOK_ID,
+    input: UpdateWebhookInput,
+    responses: { 200: { description: "Changed", schema: WebhookAnswer } },
+    errors: [...WRITE_ERRORS, "NOT_FOUND"],
+  },
+  deleteWebhook: {
+    method: "DELETE",
+    path: "/api/v1/admin/webhooks/{id}",
+    summary: "Remove an endpoint (its pending deliveries stop)",
+    tag: "webhooks",
+    scope: "admin",
+    pathParams: WEBHOOK_ID,
+    responses: { 200: { description: "Deleted", schema: z.object({ deleted: z.literal(true) }) } },
+    errors: [...WRITE_ERRORS, "NOT_FOUND"],
+  },
+  listWebhookDeliveries: {
+    method: "GET",
+    path: "/api/v1/admin/webhooks/{id}/deliveries",
+    summary: "The delivery log: status code, latency and the first bytes of each answer",
+    tag: "webhooks",
+    scope: "read",
+    pathParams: WEBHOOK_ID,
+    input: ListWebhookDeliveriesInput,
+    responses: { 200: { description: "Deliveries, newest first", schema: WebhookDeliveryList } },
+    errors: [...ADMIN_ERRORS, "NOT_FOUND"],
+  },
+  retryWebhookDelivery: {
+    method: "POST",
+    path: "/api/v1/admin/webhooks/{id}/deliveries/{deliveryId}/retry",
+    summary: "Send a failed delivery again now (the same webhook-id)",
+    tag: "webhooks",
+    scope: "admin",
+    pathParams: { ...WEBHOOK_ID, deliveryId: "Delivery id (uuid)" },
+    responses: { 202: { description: "Queued", schema: WebhookDeliveryAnswer } },
+    errors: [...WRITE_ERRORS, "NOT_FOUND", "INVALID_STATE"],
+  },
+  replayWebhook: {
+    method: "POST",
+    path: "/api/v1/admin/webhooks/{id}/replay",
+    summary: "Deliver past events again: one delivery, or every event since a time",
+    tag: "webhooks",
+    scope: "admin",
+    pathParams: WEBHOOK_ID,
+    input: ReplayWebhookInput,
+    responses: { 202: { description: "Queued", schema: WebhookReplayed } },
+    errors: [...WRITE_ERRORS, "NOT_FOUND"],
+  },
+  rotateWebhookSecret: {
+    method: "POST",
+    path: "/api/v1/admin/webhooks/{id}/rotate-secret",
+    summary: "A new signing secret (in this answer only); the old one keeps signing for 24 hours",
+    tag: "webhooks",
+    scope: "admin",
+    pathParams: WEBHOOK_ID,
+    responses: { 200: { description: "Rotated", schema: WebhookSecretRotated } },
+    errors: [...WRITE_ERRORS, "NOT_FOUND"],
+  },
+  testWebhook: {
+    method: "POST",
+    path: "/api/v1/admin/webhooks/{id}/test",
+    summary: "Send a test ping to the endpoint",
+    tag: "webhooks",
+    scope: "admin",
+    pathParams: WEBHOOK_ID,
+    responses: { 202: { description: "Queued", schema: WebhookDeliveryAnswer } },
     errors: [...WRITE_ERRORS, "NOT_FOUND"],
   },
 

@@ -16,6 +16,7 @@ export * from "./stripe-license-states";
 export * from "./license-notices";
 export * from "./auth";
 export * from "./usage-daily";
+export * from "./webhooks";
 export * from "./reset-requests";
 export * from "./website-errors";
 export * from "./portal-links";

@@ -20,6 +20,7 @@ export const AUDIT_SUBJECT_TYPES = [
   "api_token",
   "email",
   "stripe_event",
+  "webhook",
   "release",
 ] as const;
 

@@ -1,4 +1,5 @@
 import { and, desc, eq, inArray, ne, or, sql, type SQL } from "drizzle-orm";
+import { emitCustomerUpdated } from "@/server/domain/webhooks/emit";
 import { z } from "zod";
 import { customers, emailOutbox, licenses, payments as paymentsTable, stripeEvents } from "@/server/db/schema";
 import type { DbOrTx, Tx } from "@/server/db/client";
@@ -305,5 +306,6 @@ export async function changeCustomerEmail(tx: Tx, actor: Actor, id: string, inpu
     before: { email: row.email },
     after: { email },
   });
+  await emitCustomerUpdated(tx, updated!, row.email);
   return { customer: updated! };
 }

@@ -14,6 +14,7 @@ import { LicenseStatusChangedEmail, licenseStatusChangedSubject } from "@/emails
 import { PaymentFailedEmail, paymentFailedSubject } from "@/emails/payment-failed";
 import { PlanChangedEmail, planChangedSubject } from "@/emails/plan-changed";
 import { RenewalReceiptEmail, renewalReceiptSubject } from "@/emails/renewal-receipt";
+import { WebhookDisabledEmail, webhookDisabledSubject } from "@/emails/webhook-disabled";
 import { SignInLinkEmail, signInLinkSubject } from "@/emails/sign-in-link";
 import { PortalConfirmEmail, portalConfirmSubject } from "@/emails/portal-confirm";
 import { TrialLinkEmail, trialLinkSubject } from "@/emails/trial-link";
@@ -169,6 +170,10 @@ const PREVIEWS = {
   "plan-changed": {
     element: () => createElement(PlanChangedEmail, PlanChangedEmail.PreviewProps),
     subject: () => planChangedSubject(PlanChangedEmail.PreviewProps),
+  },
+  "webhook-disabled": {
+    element: () => createElement(WebhookDisabledEmail, WebhookDisabledEmail.PreviewProps),
+    subject: () => webhookDisabledSubject(WebhookDisabledEmail.PreviewProps),
   },
   "reset-requested": {
     element: () => createElement(ResetRequestedEmail, ResetRequestedEmail.PreviewProps),

@@ -8,7 +8,7 @@ export const SYSTEM: Actor = { type: "system", id: null };
 
 export type AuditEntry = {
   action: string;
-  subjectType: "license" | "product" | "plan" | "customer" | "activation" | "signing_key" | "api_token" | "email" | "stripe_event" | "settings" | "release" | "import";
+  subjectType: "license" | "product" | "plan" | "customer" | "activation" | "signing_key" | "api_token" | "email" | "stripe_event" | "settings" | "release" | "import" | "webhook";
   subjectId: string;
   before?: unknown;
   after?: unknown;

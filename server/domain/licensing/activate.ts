@@ -5,9 +5,11 @@ import { recordAudit, type Actor } from "@/server/domain/audit/record";
 import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import { issueOfflineToken } from "@/server/domain/tokens/offline-token";
+import { emitActivationEvent } from "@/server/domain/webhooks/emit";
 import type { ActivateLicenseInput } from "./inputs";
 import { claimTrialMachine } from "./trial-machine";
 import { lookupKeyHash } from "./license-key";
+import { removedColumns } from "./seats";
 import {
   CLIENT_ACTOR,
   CLIENT_AUDIT_METADATA,
@@ -145,6 +147,7 @@ export async function claimSeat(
     after: { activationId: activation!.id, fingerprint: req.fingerprint, name: req.name ?? null, platform: req.platform ?? null, airGapped },
     metadata: audit.metadata,
   });
+  await emitActivationEvent(tx, "activation.created", license.id, [activation!]);
   return { status: 201, activation: activation!, used: used + 1 };
 }
 
@@ -158,15 +161,16 @@ async function freeLapsedSeats(tx: Tx, license: LicenseRecord, at: Date): Promis
   const freed = await tx
     .delete(activations)
     .where(and(eq(activations.licenseId, license.id), eq(activations.airGapped, false), lt(activations.lastSeenAt, cutoff)))
-    .returning({ id: activations.id, fingerprint: activations.fingerprint, lastSeenAt: activations.lastSeenAt });
+    .returning(removedColumns);
   if (freed.length) {
     await recordAudit(tx, CLIENT_ACTOR, {
       action: "activation.lapsed",
       subjectType: "license",
       subjectId: license.id,
-      before: { activations: freed },
+      before: { activations: freed.map((a) => ({ id: a.id, fingerprint: a.fingerprint, lastSeenAt: a.lastSeenAt })) },
       metadata: { ...CLIENT_AUDIT_METADATA, heartbeatWindowSeconds: license.heartbeatWindowSeconds },
     });
   }
+  await emitActivationEvent(tx, "activation.deleted", license.id, freed, { reason: "lapsed" });
   return freed.length;
 }

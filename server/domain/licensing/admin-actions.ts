@@ -10,6 +10,7 @@ import { now } from "@/server/domain/clock";
 import { storableText } from "@/server/domain/admin/text";
 import { AppError } from "@/server/domain/errors";
 import { queueEmail } from "@/server/domain/mail/queue";
+import { emitActivationEvent, emitLicenseEvent } from "@/server/domain/webhooks/emit";
 import { env } from "@/server/env";
 import type { LicenseRow } from "./issue";
 import { revealLicenseKey } from "./license-key";
@@ -82,6 +83,8 @@ export async function changeLicensePlan(tx: Tx, actor: Actor, id: string, input:
     metadata: removedMetadata(removed),
   });
   await notifyPlanChanged(tx, after!, { fromPlanId: from!.id, previousSeats: row.maxActivations });
+  await emitActivationEvent(tx, "activation.deleted", id, removed, { reason: "seats" });
+  await emitLicenseEvent(tx, "license.updated", id, { changed: seats !== row.maxActivations ? ["plan", "seats"] : ["plan"] });
   return { row: after! };
 }
 
@@ -95,6 +98,7 @@ export async function deactivateActivation(tx: Tx, actor: Actor, licenseId: stri
         .returning()
     : [];
   if (!removed) throw new AppError("NOT_FOUND", "That device is not activated on this license.");
+  await emitActivationEvent(tx, "activation.deleted", licenseId, [removed], { reason: "deactivated" });
   await recordAudit(tx, actor, {
     action: "activation.deleted",
     subjectType: "license",

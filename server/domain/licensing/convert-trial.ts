@@ -2,6 +2,7 @@ import { and, asc, eq, inArray } from "drizzle-orm";
 import { licenses, plans } from "@/server/db/schema";
 import type { Tx } from "@/server/db/client";
 import { recordAudit, type Actor } from "@/server/domain/audit/record";
+import { emitLicenseEvent } from "@/server/domain/webhooks/emit";
 import { addDays, now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import type { IssueLicenseInput, LicenseRow } from "./issue";
@@ -66,5 +67,13 @@ export async function convertTrialLicense(licenseId: string, tx: Tx, actor: Acto
     before: { planId: before?.planId, status: before?.status, expiresAt: before?.expiresAt, trialEndsAt: before?.trialEndsAt, maxActivations: before?.maxActivations },
     after: { plan: plan.slug, status: license!.status, expiresAt: license!.expiresAt, maxActivations: license!.maxActivations, source: input.source },
   });
+  // A bought trial keeps its id and key: receivers see it change, not a new license.
+  const changed = [
+    ...(before?.planId !== license!.planId ? ["plan"] : []),
+    ...(before?.maxActivations !== license!.maxActivations ? ["seats"] : []),
+    ...(before?.expiresAt?.getTime() !== license!.expiresAt?.getTime() ? ["expiresAt"] : []),
+    ...(before?.status !== license!.status ? ["status"] : []),
+  ];
+  await emitLicenseEvent(tx, "license.updated", licenseId, { changed, trialConverted: true });
   return { license: license!, key: null };
 }

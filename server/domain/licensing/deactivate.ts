@@ -3,8 +3,10 @@ import { activations } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import { recordAudit } from "@/server/domain/audit/record";
 import { AppError } from "@/server/domain/errors";
+import { emitActivationEvent } from "@/server/domain/webhooks/emit";
 import type { DeactivateLicenseInput } from "./inputs";
 import { lookupKeyHash } from "./license-key";
+import { removedColumns } from "./seats";
 import { CLIENT_AUDIT_METADATA, CLIENT_ACTOR, licenseNotFound, lockLicenseByKeyHash } from "./lookup";
 
 /**
@@ -21,7 +23,7 @@ export async function deactivateLicense(db: DbOrTx, input: DeactivateLicenseInpu
     const [removed] = await tx
       .delete(activations)
       .where(and(eq(activations.licenseId, license.id), eq(activations.fingerprint, input.fingerprint)))
-      .returning({ id: activations.id, name: activations.name, platform: activations.platform });
+      .returning(removedColumns);
     if (!removed) throw new AppError("NOT_ACTIVATED", "This machine is not activated on this license.");
     await recordAudit(tx, CLIENT_ACTOR, {
       action: "activation.deleted",
@@ -30,6 +32,7 @@ export async function deactivateLicense(db: DbOrTx, input: DeactivateLicenseInpu
       before: { activationId: removed.id, fingerprint: input.fingerprint, name: removed.name, platform: removed.platform },
       metadata: CLIENT_AUDIT_METADATA,
     });
+    await emitActivationEvent(tx, "activation.deleted", license.id, [removed], { reason: "deactivated" });
     return { deactivated: true as const };
   });
 }

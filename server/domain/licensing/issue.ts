@@ -4,6 +4,7 @@ import type { DbOrTx } from "@/server/db/client";
 import { recordAudit, type Actor } from "@/server/domain/audit/record";
 import { addDays, now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
+import { emitLicenseEvent } from "@/server/domain/webhooks/emit";
 import { generateLicenseKey, sealLicenseKey } from "./license-key";
 
 export type LicenseRow = typeof licenses.$inferSelect;
@@ -89,5 +90,7 @@ export async function issueLicense(tx: DbOrTx, actor: Actor, input: IssueLicense
       ...(input.billing ? { status: license!.status, autoRenews: license!.autoRenews, trialEndsAt: license!.trialEndsAt } : {}),
     },
   });
+  // Every door that makes a license comes through here: checkout, by hand, import, trial.
+  await emitLicenseEvent(tx, "license.created", license!.id);
   return { license: license!, key };
 }

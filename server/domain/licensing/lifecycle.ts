@@ -8,6 +8,7 @@ import { now } from "@/server/domain/clock";
 import { storableText } from "@/server/domain/admin/text";
 import { AppError } from "@/server/domain/errors";
 import { queueEmail } from "@/server/domain/mail/queue";
+import { emitActivationEvent, emitLicenseEvent } from "@/server/domain/webhooks/emit";
 import { isLapsed } from "./expiry";
 import { generateLicenseKey, sealLicenseKey } from "./license-key";
 import { fitActivationsToSeats, removedMetadata } from "./seats";
@@ -105,6 +106,7 @@ export async function suspendLicense(tx: Tx, actor: Actor, id: string, input: z.
   if (row.status === "suspended" || row.status === "revoked") refuse(row, "suspended");
   const after = await update(tx, id, { status: "suspended", statusReason: input.reason ?? null });
   await audit(tx, actor, "license.suspended", row, after);
+  await emitLicenseEvent(tx, "license.suspended", id, { reason: input.reason ?? null });
   await notifyStatusChanged(tx, after, { status: "suspended", reason: input.reason ?? null });
   return { row: after };
 }
@@ -117,6 +119,8 @@ export async function reinstateLicense(tx: Tx, actor: Actor, id: string, _input:
   const status: LicenseStatus = isLapsed(row.expiresAt, graceDays, now()) ? "expired" : "active";
   const after = await update(tx, id, { status, statusReason: null });
   await audit(tx, actor, "license.reinstated", row, after);
+  // data.license.status says where it landed: active, or expired when its time ran out while suspended.
+  await emitLicenseEvent(tx, "license.reinstated", id);
   // Reinstated straight into "expired" (its time ran out while suspended): "works again" would be untrue.
   if (status === "active") await notifyStatusChanged(tx, after, { status: "reinstated", reason: null });
   return { row: after };
@@ -127,6 +131,7 @@ export async function revokeLicense(tx: Tx, actor: Actor, id: string, input: z.i
   assertNotRevoked(row, "revoked");
   const after = await update(tx, id, { status: "revoked", statusReason: input.reason ?? null });
   await audit(tx, actor, "license.revoked", row, after);
+  await emitLicenseEvent(tx, "license.revoked", id, { reason: input.reason ?? null });
   await notifyStatusChanged(tx, after, { status: "revoked", reason: input.reason ?? null });
   return { row: after };
 }
@@ -140,6 +145,7 @@ export async function extendLicense(tx: Tx, actor: Actor, id: string, input: z.i
   const status: LicenseStatus = row.status === "expired" ? "active" : row.status;
   const after = await update(tx, id, { expiresAt, status });
   await audit(tx, actor, "license.extended", row, after);
+  await emitLicenseEvent(tx, "license.updated", id, { changed: status !== row.status ? ["expiresAt", "status"] : ["expiresAt"] });
   return { row: after };
 }
 
@@ -162,6 +168,8 @@ export async function rotateLicenseKey(tx: Tx, actor: Actor, id: string, _input:
   // Replacing the hash is what makes the old key stop working: lookups go by hash only.
   const after = await update(tx, id, { ...sealLicenseKey(key) });
   await audit(tx, actor, "license.key_rotated", row, after);
+  // The new key is never in a webhook: receivers learn that it changed, the customer gets it by email.
+  await emitLicenseEvent(tx, "license.key_rotated", id);
   // Whoever rotates (the admin app, the management API), the customer is owed the new key.
   const outboxId = await queueEmail(tx, {
     // One email per rotation; the key itself is read at send time, so it is always the newest one.
@@ -181,6 +189,8 @@ export async function changeSeats(tx: Tx, actor: Actor, id: string, input: z.inf
   // Fewer seats than machines: seats.ts decides which machines stay, as for a Stripe downgrade.
   const removed = await fitActivationsToSeats(tx, id, input.seats);
   await audit(tx, actor, "license.seats_changed", row, after, removedMetadata(removed));
+  await emitActivationEvent(tx, "activation.deleted", id, removed, { reason: "seats" });
+  await emitLicenseEvent(tx, "license.updated", id, { changed: ["seats"] });
   return { row: after };
 }
 

@@ -1,4 +1,6 @@
 import { and, asc, desc, eq, inArray } from "drizzle-orm";
+import { emitActivationEvent } from "@/server/domain/webhooks/emit";
+import { removedColumns } from "./seats";
 import { z } from "zod";
 import { activations, customers, licenses, plans, products, resetRequests, type LicenseStatus } from "@/server/db/schema";
 import type { DbOrTx, Tx } from "@/server/db/client";
@@ -199,7 +201,7 @@ export async function deactivateActivationById(
   const [removed] = await tx
     .delete(activations)
     .where(and(eq(activations.id, input.activationId), eq(activations.licenseId, target.licenseId)))
-    .returning({ id: activations.id, fingerprint: activations.fingerprint, name: activations.name, platform: activations.platform });
+    .returning(removedColumns);
   // Gone between the check and the lock (the machine deactivated itself): same answer as never there.
   if (!removed) throw notFound();
   await recordAudit(tx, actor, {
@@ -209,6 +211,7 @@ export async function deactivateActivationById(
     before: { activationId: removed.id, fingerprint: removed.fingerprint, name: removed.name, platform: removed.platform },
     metadata: { via: "portal" },
   });
+  await emitActivationEvent(tx, "activation.deleted", target.licenseId, [removed], { reason: "deactivated" });
   return { deactivated: true, licenseId: target.licenseId };
 }
 

@@ -21,8 +21,18 @@ export async function fitActivationsToSeats(tx: Tx, licenseId: string, seats: nu
   return tx
     .delete(activations)
     .where(and(eq(activations.licenseId, licenseId), notInArray(activations.id, keep)))
-    .returning({ id: activations.id, fingerprint: activations.fingerprint });
+    .returning(removedColumns);
 }
+
+/** What a removed activation's audit row and its activation.deleted webhook need. */
+export const removedColumns = {
+  id: activations.id,
+  fingerprint: activations.fingerprint,
+  name: activations.name,
+  platform: activations.platform,
+  createdAt: activations.createdAt,
+  lastSeenAt: activations.lastSeenAt,
+};
 
 /** Audit metadata for the machines a seat decrease removed (none: nothing to add). */
 export const removedMetadata = (removed: { fingerprint: string }[]) =>

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { licenses, plans } from "@/server/db/schema";
 import type { Tx } from "@/server/db/client";
 import { recordAudit, type Actor } from "@/server/domain/audit/record";
+import { emitActivationEvent } from "@/server/domain/webhooks/emit";
 import { DAY_MS } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import type { LicenseRow } from "./issue";
@@ -105,5 +106,6 @@ export async function resetAllDevices(tx: Tx, license: { id: string }, actor: Ac
       ...(opts.requestId ? { requestId: opts.requestId } : {}),
     },
   });
+  await emitActivationEvent(tx, "activation.deleted", row.id, removed, { reason: "reset" });
   return { row: after!, removed, lastResetAt: at, nextAllowedResetAt: nextAllowedAfterReset(at, cooldownDays) };
 }

@@ -4,6 +4,7 @@ import { LicenseIssuedEmail, licenseIssuedSubject, type IssuedLicense } from "@/
 import { LicenseKeyRotatedEmail, licenseKeyRotatedSubject } from "@/emails/license-key-rotated";
 import { rotatedKeyEmailProps } from "@/server/domain/licensing/admin-actions";
 import { SignInLinkEmail, signInLinkSubject } from "@/emails/sign-in-link";
+import { WebhookDisabledEmail, webhookDisabledSubject } from "@/emails/webhook-disabled";
 import { TrialLinkEmail, trialLinkSubject } from "@/emails/trial-link";
 import { openTrialUrl } from "@/server/domain/shop/trials";
 import { openSignInUrl } from "@/server/auth/sign-in-link";
@@ -92,6 +93,14 @@ export async function renderEmail(tx: DbOrTx, row: OutboxRow): Promise<RenderedE
       const resolved = await rotatedKeyEmailProps(tx, parsed.data as TemplateProps["license-key-rotated"]);
       if (!resolved.ok) throw new PermanentEmailError(resolved.reason);
       return renderElement(licenseKeyRotatedSubject(resolved.props.productName), <LicenseKeyRotatedEmail {...resolved.props} />);
+    }
+    case "webhook-disabled": {
+      const props = parsed.data as TemplateProps["webhook-disabled"];
+      const appUrl = env().APP_URL;
+      return renderElement(
+        webhookDisabledSubject(props),
+        <WebhookDisabledEmail appUrl={appUrl} url={props.url} failingSince={props.failingSince} endpointUrl={`${appUrl}/admin/webhooks/${props.endpointId}`} />,
+      );
     }
     default:
       if (isResetTemplate(row.template)) return renderResetEmail(tx, row.template, parsed.data);

@@ -5,6 +5,7 @@ import { SYSTEM, recordAudit } from "@/server/domain/audit/record";
 import { now } from "@/server/domain/clock";
 import { LAPSING_STATUSES, lapsedSql, lapsesAt } from "@/server/domain/licensing/expiry";
 import { queueEmail } from "@/server/domain/mail/queue";
+import { emitLicenseEvent } from "@/server/domain/webhooks/emit";
 import { SWEEP_AUDIT_METADATA, SWEEP_BATCH_SIZE, type SweepBatch, type SweepOptions } from "./batch";
 
 /**
@@ -66,6 +67,7 @@ export async function expireLicenses(db: Db, opts: SweepOptions = {}): Promise<S
         customerId: l.customerId,
         props: { licenseId: l.id, expiredAt: expiredAt.toISOString() },
       });
+      await emitLicenseEvent(tx, "license.expired", l.id);
     }
     return { processed: due.length, more: due.length === limit };
   });

@@ -2,9 +2,19 @@ import { sql } from "drizzle-orm";
 import type { Db } from "@/server/db/client";
 import { SYSTEM, recordAudit } from "@/server/domain/audit/record";
 import { now } from "@/server/domain/clock";
+import { emitActivationEvent } from "@/server/domain/webhooks/emit";
 import { SWEEP_AUDIT_METADATA, SWEEP_BATCH_SIZE, type SweepBatch, type SweepOptions } from "./batch";
 
-type Lapsed = { id: string; license_id: string; fingerprint: string; last_seen_at: Date; window_seconds: number };
+type Lapsed = {
+  id: string;
+  license_id: string;
+  fingerprint: string;
+  name: string | null;
+  platform: string | null;
+  created_at: Date;
+  last_seen_at: Date;
+  window_seconds: number;
+};
 
 /**
  * Floating seats: on plans with a heartbeat window, an activation whose machine has not checked in within the
@@ -39,7 +49,7 @@ export async function freeLapsedSeats(db: Db, opts: SweepOptions = {}): Promise<
       where a.id = any(${sql.param(candidates.map((c) => c.id))}::uuid[])
         and l.id = a.license_id and p.id = l.plan_id
         and a.last_seen_at < ${at}::timestamptz - make_interval(secs => p.heartbeat_window_seconds)
-      returning a.id, a.license_id, a.fingerprint, a.last_seen_at, p.heartbeat_window_seconds as window_seconds`);
+      returning a.id, a.license_id, a.fingerprint, a.name, a.platform, a.created_at, a.last_seen_at, p.heartbeat_window_seconds as window_seconds`);
 
     const byLicense = new Map<string, Lapsed[]>();
     for (const a of freed) byLicense.set(a.license_id, [...(byLicense.get(a.license_id) ?? []), a]);
@@ -53,6 +63,13 @@ export async function freeLapsedSeats(db: Db, opts: SweepOptions = {}): Promise<
         },
         metadata: { ...SWEEP_AUDIT_METADATA, heartbeatWindowSeconds: gone[0]!.window_seconds },
       });
+      await emitActivationEvent(
+        tx,
+        "activation.deleted",
+        licenseId,
+        gone.map((a) => ({ ...a, createdAt: new Date(a.created_at), lastSeenAt: new Date(a.last_seen_at) })),
+        { reason: "lapsed" },
+      );
     }
     return { processed: freed.length, more: candidates.length === limit };
   });

@@ -1,5 +1,6 @@
 import type { TaskList } from "graphile-worker";
 import { importRunTask } from "./import-run";
+import { deliverWebhookTask } from "./deliver-webhook";
 import { processStripeEventTask } from "./process-stripe-event";
 import { sendEmailTask } from "./send-email";
 import { stripeReconcileTask } from "./stripe-reconcile";
@@ -11,6 +12,7 @@ import { sweepRemindersTask } from "./sweep-reminders";
 export const taskList: TaskList = {
   process_stripe_event: processStripeEventTask,
   send_email: sendEmailTask,
+  deliver_webhook: deliverWebhookTask,
   stripe_reconcile: stripeReconcileTask,
   import_run: importRunTask,
   sweep_expire: sweepExpireTask,

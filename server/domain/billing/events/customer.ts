@@ -3,6 +3,7 @@ import { and, eq, ne, sql } from "drizzle-orm";
 import { customers } from "@/server/db/schema";
 import { recordAudit } from "@/server/domain/audit/record";
 import { now } from "@/server/domain/clock";
+import { emitCustomerUpdated } from "@/server/domain/webhooks/emit";
 import { readClock } from "../facts";
 import { handler } from "./event-handler";
 import { logger } from "@/server/observability/log";
@@ -93,6 +94,7 @@ export const customerHandler = handler({
       before: { email: ours.email },
       after: { email },
     });
+    await emitCustomerUpdated(tx, { id: ours.id, email, name: ours.name ?? snap.name }, ours.email);
     return { status: "processed", result: { ...base, changed: true, email } };
   },
 });

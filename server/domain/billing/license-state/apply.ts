@@ -6,6 +6,7 @@ import { now } from "@/server/domain/clock";
 import { isLapsed } from "@/server/domain/licensing/expiry";
 import type { LicenseRow } from "@/server/domain/licensing/issue";
 import { fitActivationsToSeats, removedMetadata } from "@/server/domain/licensing/seats";
+import { emitActivationEvent, emitLicenseEvent } from "@/server/domain/webhooks/emit";
 import {
   deriveLicenseState,
   followedItemId,
@@ -169,7 +170,7 @@ async function syncLicense(tx: Tx, actor: Actor, licenseId: string): Promise<Lic
   }
 
   let after = before;
-  let removed: { fingerprint: string }[] = [];
+  let removed: Awaited<ReturnType<typeof fitActivationsToSeats>> = [];
   if (changed.length) {
     [after] = await tx.update(licenses).set({ ...set, updatedAt: now() }).where(eq(licenses.id, licenseId)).returning() as [LicenseRow];
     if (set.maxActivations !== undefined) removed = await fitActivationsToSeats(tx, licenseId, set.maxActivations);
@@ -181,6 +182,8 @@ async function syncLicense(tx: Tx, actor: Actor, licenseId: string): Promise<Lic
       after: auditSnapshot(after),
       metadata: { changed, cause: next.cause, ...removedMetadata(removed), ...(next.unboundPriceId ? { unboundPriceId: next.unboundPriceId } : {}) },
     });
+    await emitActivationEvent(tx, "activation.deleted", licenseId, removed, { reason: "seats" });
+    await emitSyncEvents(tx, before, after, changed);
   }
   const [saved] = await tx
     .insert(stripeLicenseStates)
@@ -192,6 +195,35 @@ async function syncLicense(tx: Tx, actor: Actor, licenseId: string): Promise<Lic
     .returning({ version: stripeLicenseStates.version });
   const emails = await queueLicenseEmails(tx, { license: after, before, prev, next, facts, landing: false, version: saved!.version, graceDays, email: found.email });
   return { ...summary(before, after, changed, emails), ...(removed.length ? { removedActivations: removed.length } : {}), unboundPriceId: next.unboundPriceId ?? null };
+}
+
+/**
+ * The webhook events a sync's change reports: a status event (suspended, reinstated, revoked, expired), then
+ * license.renewed when the expiry moved later while the license works, or license.updated naming what else of
+ * the License shape changed (plan, seats, expiry, active <-> past_due). Billing-only fields (cancelAt, autoRenews,
+ * the price) are not in the License shape and emit nothing on their own.
+ */
+async function emitSyncEvents(tx: Tx, before: LicenseRow, after: LicenseRow, changed: string[]) {
+  const status = after.status !== before.status ? after.status : null;
+  if (status === "suspended") await emitLicenseEvent(tx, "license.suspended", after.id, { reason: after.statusReason });
+  else if (status === "revoked") await emitLicenseEvent(tx, "license.revoked", after.id, { reason: after.statusReason });
+  else if (status === "expired") await emitLicenseEvent(tx, "license.expired", after.id);
+  else if (status && before.status === "suspended") await emitLicenseEvent(tx, "license.reinstated", after.id);
+
+  const working = after.status === "active" || after.status === "past_due";
+  const later = changed.includes("expiresAt") && before.expiresAt !== null && after.expiresAt !== null && after.expiresAt > before.expiresAt;
+  const fields = [
+    ...(changed.includes("planId") ? ["plan"] : []),
+    ...(changed.includes("maxActivations") ? ["seats"] : []),
+    ...(changed.includes("expiresAt") ? ["expiresAt"] : []),
+    // active <-> past_due has no event of its own (payment.failed reports the failure).
+    ...(status && before.status !== "suspended" && (status === "active" || status === "past_due") ? ["status"] : []),
+  ];
+  if (later && working && !changed.includes("planId") && !changed.includes("maxActivations")) {
+    await emitLicenseEvent(tx, "license.renewed", after.id, { previousExpiresAt: before.expiresAt!.toISOString() });
+  } else if (fields.length) {
+    await emitLicenseEvent(tx, "license.updated", after.id, { changed: fields });
+  }
 }
 
 /** Field by field: the stored one comes back from jsonb with its keys in another order. */

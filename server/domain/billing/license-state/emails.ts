@@ -5,6 +5,7 @@ import type { TemplateName, TemplateProps } from "@/emails";
 import { lapsesAt } from "@/server/domain/licensing/expiry";
 import type { LicenseRow } from "@/server/domain/licensing/issue";
 import { queueEmail } from "@/server/domain/mail/queue";
+import { emitLicenseEvent } from "@/server/domain/webhooks/emit";
 import { licenseExpiredDedupeKey } from "@/server/domain/sweeps/expire";
 import { isFullyRefunded, type BillingFacts, type DerivedLicenseState } from "./derive";
 
@@ -45,6 +46,12 @@ export async function queueLicenseEmails(tx: Tx, c: EmailContext): Promise<strin
     if (known.has(o.dedupeKey)) continue;
     if (await queueEmail(tx, { ...o, to: c.email, customerId: c.license.customerId } as Parameters<typeof queueEmail>[1])) {
       queued.push(o.template);
+      // payment.failed follows the payment-failed email's rule: once per unpaid invoice, only while past due.
+      if (o.template === "payment-failed") {
+        await emitLicenseEvent(tx, "payment.failed", c.license.id, {
+          payment: { invoiceId: o.props.invoiceId ?? null, hostedInvoiceUrl: o.props.fixPaymentUrl ?? null, graceEndsAt: o.props.graceEndsAt ?? null },
+        });
+      }
     }
   }
   return queued;
