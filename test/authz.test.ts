@@ -20,7 +20,7 @@ import { browserless } from "./helpers/sign-in";
  */
 
 /** Procedures a signed-in customer may call: the portal. Everything not listed here is treated as admin-only. */
-const CUSTOMER_PREFIXES = ["portal."];
+const CUSTOMER_PREFIXES = ["portal.", "portalDownloads."];
 /** Developer tools: guarded by devProcedure (no email provider and not production), not by sign-in. */
 const DEV_PREFIXES = ["dev."];
 

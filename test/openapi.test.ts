@@ -116,7 +116,8 @@ describe("the OpenAPI document", () => {
       } else {
         expect(op.security, route.path).toBeUndefined();
       }
-      if (op.requestBody) expect(op.requestBody.content["application/json"].schema.$ref).toMatch(/^#\/components\/schemas\//);
+      // JSON bodies, and the uploads (multipart) and imported files (octet-stream) alike, name a component schema.
+      if (op.requestBody) for (const media of Object.values(op.requestBody.content) as { schema: { $ref: string } }[]) expect(media.schema.$ref).toMatch(/^#\/components\/schemas\//);
     }
   });
 
