@@ -105,7 +105,7 @@ describe("rotating AUTH_SECRET", () => {
   }, 300_000); // four app starts and three reseal runs: generous for a loaded machine
 
   async function expectAdminReveals(client: Browserless, licenseId: string, key: string) {
-    const res = await client.request("/api/admin/export/json");
+    const res = await client.request("/api/admin/export/json?keys=clear");
     expect(res.status).toBe(200);
     const license = (await res.json()).tables.licenses.find((l: { id: string }) => l.id === licenseId);
     expect(license).toMatchObject({ key });

@@ -218,7 +218,7 @@ describe("the admin app in a browser", () => {
     await visit("/admin/emails/templates", () => page.getByText(/^Subject: /).waitFor(), "admin-email-templates");
     await visit("/admin/settings", () => page.getByRole("table", { name: "Signing keys" }).waitFor(), "admin-settings");
     await visit("/admin/audit", () => page.getByRole("list", { name: "Audit entries" }).getByText("License revoked").first().waitFor(), "admin-audit");
-    await visit("/admin/export", () => page.getByRole("link", { name: "Download JSON" }).waitFor(), "admin-export");
+    await visit("/admin/export", () => page.getByRole("link", { name: "Download JSON (sealed keys)" }).waitFor(), "admin-export");
 
     // The export link downloads a file holding the key.
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download CSV" }).click()]);
@@ -283,7 +283,7 @@ describe("the admin app on a phone", () => {
       ["/admin/emails/templates", () => page.getByText(/^Subject: /).waitFor(), "admin-email-templates"],
       ["/admin/settings", () => page.getByRole("table", { name: "API tokens" }).waitFor(), "admin-settings"],
       ["/admin/audit", () => page.getByRole("list", { name: "Audit entries" }).waitFor(), "admin-audit"],
-      ["/admin/export", () => page.getByRole("link", { name: "Download JSON" }).waitFor(), "admin-export"],
+      ["/admin/export", () => page.getByRole("link", { name: "Download JSON (sealed keys)" }).waitFor(), "admin-export"],
     ];
     for (const [path, ready, name] of areas) {
       await page.goto(`${app.url}${path}`);
