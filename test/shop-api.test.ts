@@ -7,7 +7,7 @@ import { SYSTEM } from "@/server/domain/audit/record";
 import { saveShopSettings, DEFAULT_SHOP_SETTINGS, contrastRatio, textOn, accentOnWhite, isDisposableEmail } from "@/server/domain/shop/settings";
 import { readCheckoutProof, checkoutProofCookie } from "@/server/domain/shop/checkout";
 import { resetEnvCache } from "@/server/env";
-import { eventually, startApp, type TestApp } from "./helpers/app";
+import { TEST_ADMIN_TOKEN, eventually, startApp, type TestApp } from "./helpers/app";
 import { makeCustomer, makeLicense, makePlan, makeProduct } from "./helpers/factories";
 import { signedWebhook, startFakeStripe, stripeEvent, type FakeStripe } from "./helpers/fake-stripe";
 import { startSmtpCatcher, type SmtpCatcher } from "./helpers/smtp-catcher";
@@ -25,6 +25,7 @@ let catcher: SmtpCatcher;
 let oneTime: string;
 let monthly: string;
 let productId: string;
+let productSlug: string;
 let planSlug: string;
 let trialPlanSlug: string;
 
@@ -43,6 +44,7 @@ beforeAll(async () => {
   monthly = fake.addPrice({ unitAmount: 900, interval: "month" }).id;
   const product = await makeProduct(app.database.db, { name: "Acme Editor" });
   productId = product.id;
+  productSlug = product.slug;
   const plan = await makePlan(app.database.db, { productId, name: "Pro", seats: 2, entitlements: ["export-pdf"], stripePriceIds: [oneTime, monthly] });
   planSlug = plan.slug;
   const trialPlan = await makePlan(app.database.db, { productId, name: "Trial", seats: 1, trialDays: 14 });
@@ -153,6 +155,30 @@ describe("the success page's session route", () => {
     const r = await sessionStatus(s.sessionId, s.cookie);
     expect(r.body.status).toBe("complete");
     expect(r.body.licenses).toHaveLength(1);
+  });
+
+  it("lists what the new license may download, each through a signed link that serves the file", async () => {
+    const form = new FormData();
+    form.set("product", productSlug);
+    form.set("version", "1.0.0");
+    form.set("channel", "stable");
+    form.set("file", new Blob(["the editor's build"]), "editor-1.0.0.zip");
+    const upload = await fetch(`${app.url}/api/v1/admin/releases`, { method: "POST", headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }, body: form });
+    expect(upload.status, await upload.clone().text()).toBe(201);
+
+    const s = await checkout();
+    fake.pay(s.sessionId, "downloader@example.com");
+    await postWebhook(completedEvent(s.sessionId));
+    await eventually(async () => (await db().select().from(licenses).where(eq(licenses.stripeCheckoutSessionId, s.sessionId)))[0], 20_000, "issued");
+    const r = await sessionStatus(s.sessionId, s.cookie);
+    expect(r.body.licenses).toHaveLength(1);
+    const downloads = r.body.licenses[0].downloads as { release: { version: string }; url: string }[];
+    expect(downloads.map((d) => d.release.version)).toEqual(["1.0.0"]);
+    const file = await fetch(new URL(downloads[0]!.url, app.url));
+    expect(file.status).toBe(200);
+    expect(await file.text()).toBe("the editor's build");
+    // A stranger's view of the same session lists nothing, downloads included.
+    expect((await sessionStatus(s.sessionId)).body.licenses).toEqual([]);
   });
 
   it("webhook never: after CHECKOUT_HEAL_AFTER_SECONDS the route reads Stripe and issues; a late webhook issues nothing twice", async () => {
