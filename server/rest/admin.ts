@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import { z } from "zod";
 import { db } from "@/server/db/client";
 import type { Actor } from "@/server/domain/audit/record";
@@ -5,7 +6,14 @@ import { authenticateBearer, bearerToken, grants, type ApiPrincipal, type ApiTok
 import { AppError } from "@/server/domain/errors";
 import { env } from "@/server/env";
 import { errorResponse, limit, readJsonWithText, refuseIfOver, toErrorResponse, type RestResult } from "./handler";
+import { bufferedRequest } from "./body";
 import { idempotencyKey, MUTATING_METHODS, withIdempotency } from "./idempotency";
+
+/**
+ * The largest non-JSON body (a release upload, an imported file) an Idempotency-Key request may bring: such a body
+ * is held in memory to compare it with the first one. Larger uploads work without the header (they stream).
+ */
+export const IDEMPOTENT_RAW_BODY_MAX_BYTES = 64 * 1024 * 1024;
 import { clientIp } from "./rate-limit";
 
 /**
@@ -99,8 +107,13 @@ export function adminRoute<S extends z.ZodType = z.ZodUnknown>(
         body ??= hasBody(req) ? await readJsonWithText(req) : { value: {}, text: "" };
         return body;
       };
+      // Uploads and imported files (not JSON) with a key: the body is read into memory (bounded) so the key can be
+      // checked against its bytes, and the handler reads that copy. Without a key they stream as always.
+      let handlerReq = req;
+      let rawBodyHash: string | undefined;
       if (key && !isJson(req)) {
-        throw new AppError("BAD_REQUEST", "Idempotency-Key is supported on JSON requests only.");
+        handlerReq = await bufferedRequest(req, IDEMPOTENT_RAW_BODY_MAX_BYTES);
+        rawBodyHash = crypto.createHash("sha256").update(new Uint8Array(await handlerReq.clone().arrayBuffer())).digest("hex");
       }
 
       const execute = async (): Promise<Response> => {
@@ -112,7 +125,7 @@ export function adminRoute<S extends z.ZodType = z.ZodUnknown>(
             principal,
             input: input as z.infer<S>,
             params,
-            req,
+            req: handlerReq,
             body: async () => (await readBody()).value,
           });
           if (result instanceof Response) return result;
@@ -123,7 +136,7 @@ export function adminRoute<S extends z.ZodType = z.ZodUnknown>(
       };
 
       if (!key) return await execute();
-      const text = (await readBody()).text;
+      const text = rawBodyHash !== undefined ? `sha256:${rawBodyHash}` : (await readBody()).text;
       let headers: Headers | undefined;
       const answer = await withIdempotency(
         { actor: `${principal.actor.type}:${principal.actor.id}`, key, method: req.method, path: new URL(req.url).pathname, body: text },
