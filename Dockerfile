@@ -28,6 +28,9 @@ ENV NODE_ENV=production NEXT_TELEMETRY_DISABLED=1 PORT=3000 DATA_DIR=/data
 # PostgreSQL refuses to run as root: the app (and so the embedded PostgreSQL) runs as this user, who owns /data.
 RUN groupadd --system --gid 1001 keystead && useradd --system --uid 1001 --gid keystead --home /app keystead \
   && mkdir -p /data && chown keystead:keystead /data
+# pg_dump for `node backup.js` (README "Backups and restore"): Debian bookworm's client is PostgreSQL 15, the embedded
+# server's major version, so the image backs up its own embedded database.
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client-15 && rm -rf /var/lib/apt/lists/*
 COPY --from=build --chown=keystead:keystead /out ./
 VOLUME /data
 USER keystead

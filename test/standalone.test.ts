@@ -154,6 +154,19 @@ describe("the image's build, run as it runs in the container", () => {
     const second = await start();
     expect(readableLogs(second.output())).not.toContain("creating embedded PostgreSQL");
     expect((await json(second, "/api/v1/licenses/validate", { key })).body).toMatchObject({ valid: true, code: "VALID" });
+
+    // `node backup.js` (the image's `npm run backup`), as the app's user, dumps the running embedded PostgreSQL
+    // with this machine's pg_dump (Debian's client is the embedded server's major version), and the dump restores.
+    const dump = path.join(data, "backups", "test.dump");
+    execFileSync("setpriv", [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", process.execPath, "backup.js", "--out", dump], {
+      cwd: out,
+      env: { PATH: process.env.PATH, HOME: data, NODE_ENV: "production", DATA_DIR: data, AUTH_SECRET: TEST_AUTH_SECRET },
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 120_000,
+    });
+    expect(fs.statSync(dump).size).toBeGreaterThan(0);
+    const listing = execFileSync("pg_restore", ["--list", dump], { encoding: "utf8" });
+    expect(listing).toMatch(/TABLE DATA public licenses/);
     await stop(second);
     expect(fs.existsSync(pidFile)).toBe(false);
   }, 300_000);
