@@ -121,10 +121,13 @@ describe("graceful shutdown", () => {
           if (!ok) why.push(`${res.status} ${JSON.stringify(body)}`);
           results.push(ok ? "answered" : "lost");
         } catch (err) {
-          const code = (err as { cause?: { code?: string } }).cause?.code;
-          if (code !== "ECONNREFUSED") why.push(`${code} ${(err as Error).message} ${(err as { cause?: Error }).cause?.message}`);
-          results.push(code === "ECONNREFUSED" ? "refused" : "lost");
-          if (code === "ECONNREFUSED") return;
+          const cause = (err as { cause?: { code?: string; syscall?: string; message?: string } }).cause;
+          // Refused at connect: nothing was sent. A connection still in the kernel's accept queue when the socket
+          // closes is reset during connect (syscall "connect"): it never reached the server either.
+          const refused = cause?.code === "ECONNREFUSED" || (cause?.code === "ECONNRESET" && cause.syscall === "connect");
+          if (!refused) why.push(`${cause?.code} ${(err as Error).message} ${cause?.message}`);
+          results.push(refused ? "refused" : "lost");
+          if (refused) return;
         }
       }
     };

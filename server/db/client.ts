@@ -23,13 +23,15 @@ export function databaseUrl(): string {
 
 /**
  * PostgreSQL ended the connection itself: it is shutting down or someone ran pg_terminate_backend (57P01), or
- * its socket closed without a word (pg's "Connection terminated unexpectedly"). For an idle connection that is
+ * its socket closed or was reset without a word (pg's "Connection terminated unexpectedly", ECONNRESET). For an idle connection that is
  * nobody's error: the pool replaces it, and a database that stays away shows in the next query's own error.
  * Every Ctrl-C of `npm run dev` does this, as the embedded PostgreSQL gets the signal too.
  */
 export function endedByServer(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return (err as { code?: unknown }).code === "57P01" || err.message === "Connection terminated unexpectedly";
+  const code = (err as { code?: unknown }).code;
+  // A backend that exits (terminated, or the server stopping) can reset the socket before its 57P01 reaches us.
+  return code === "57P01" || code === "ECONNRESET" || err.message === "Connection terminated unexpectedly";
 }
 
 /** SQLSTATEs that say the server cannot take work now: shutting down, starting up, out of connections, link lost. */
