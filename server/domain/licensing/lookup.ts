@@ -40,7 +40,8 @@ export type ActivationRecord = {
   lastSeenAt: Date;
 };
 
-const licenseColumns = {
+/** The columns of a LicenseRecord, for every reader that selects licenses with their plan and product. */
+export const licenseColumns = {
   id: licenses.id,
   status: licenses.status,
   maxActivations: licenses.maxActivations,

@@ -4,7 +4,7 @@ import type { Db, DbOrTx } from "@/server/db/client";
 import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import { lookupKeyHash } from "@/server/domain/licensing/license-key";
-import { assertUsable, blockingCode, licenseNotFound, lookupLicense, type LicenseRecord } from "@/server/domain/licensing/lookup";
+import { assertUsable, blockingCode, licenseColumns, licenseNotFound, lookupLicense, type LicenseRecord } from "@/server/domain/licensing/lookup";
 import { liveReleasesOf, toPublicReleaseView, type ReleaseRecord } from "./catalog";
 import type { LatestReleaseInput, LatestReleaseOutput, PublicReleaseView } from "./inputs";
 import { signDownloadLink } from "./links";
@@ -65,19 +65,6 @@ export async function latestRelease(db: Db, input: LatestReleaseInput): Promise<
   return { release: toPublicReleaseView(newest), url: link.url, expiresAt: link.expiresAt.toISOString() };
 }
 
-const licenseColumns = {
-  id: licenses.id,
-  status: licenses.status,
-  maxActivations: licenses.maxActivations,
-  expiresAt: licenses.expiresAt,
-  customerId: licenses.customerId,
-  plan: plans.slug,
-  product: products.slug,
-  entitlements: plans.entitlements,
-  graceDays: plans.graceDays,
-  offlineTokenTtlSeconds: plans.offlineTokenTtlSeconds,
-  heartbeatWindowSeconds: plans.heartbeatWindowSeconds,
-};
 
 async function selectLicenses(db: DbOrTx, where: SQL): Promise<LicenseRecord[]> {
   return db
