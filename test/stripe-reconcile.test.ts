@@ -71,7 +71,8 @@ describe("Stripe reconciliation (domain)", () => {
 
     // Later the purchase is refunded; that webhook is missed too.
     fake.put({ ...p.charge, amount_refunded: 1000, refunded: true });
-    fake.addEvent(stripeEvent("charge.refunded", fake.objects.get(p.charge.id)!, { created: nowS() - 60 }));
+    const refundedAt = nowS() - 60;
+    fake.addEvent(stripeEvent("charge.refunded", fake.objects.get(p.charge.id)!, { created: refundedAt }));
     const second = await reconcile();
     // The checkout event is listed again (inside the overlap window) but not stored twice.
     expect(second).toMatchObject({ listed: 2, stored: 1, error: null });
@@ -81,7 +82,7 @@ describe("Stripe reconciliation (domain)", () => {
 
     const status = await reconciliationStatus(database.db);
     expect(status.lastRun).toMatchObject({ listed: 2, stored: 1, error: null });
-    expect(status.cursor).toMatchObject({ created: nowS() - 60 });
+    expect(status.cursor).toMatchObject({ created: refundedAt });
     expect(Date.parse(status.lastRun!.finishedAt)).toBeGreaterThan(Date.now() - 60_000);
   });
 
