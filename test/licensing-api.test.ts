@@ -224,6 +224,53 @@ describe("public license routes", () => {
       const lapsed = await db().select().from(auditLog).where(and(eq(auditLog.subjectId, license.id), eq(auditLog.action, "activation.lapsed")));
       expect(lapsed).toHaveLength(1);
     });
+    it("a machine activating again gets its activation back with what it sent refreshed, 40 machines at once", async () => {
+      const { key, license } = await fixture({ seats: 40 });
+      const first = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => activate({ key, fingerprint: `m-${i}`, name: `box ${i}`, platform: "linux", metadata: { i } })),
+      );
+      expect(first.map((r) => r.status)).toEqual(Array(40).fill(201));
+      // Again, at once: half send a new name and metadata, half send nothing but the key and fingerprint.
+      const again = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => activate(i % 2 ? { key, fingerprint: `m-${i}`, name: `renamed ${i}`, metadata: { i, v: 2 } } : { key, fingerprint: `m-${i}` })),
+      );
+      again.forEach((r, i) => {
+        expect(r.status, `m-${i}`).toBe(200);
+        expect(r.body.activation).toMatchObject({ id: first[i]!.body.activation.id, fingerprint: `m-${i}`, name: i % 2 ? `renamed ${i}` : `box ${i}`, platform: "linux" });
+        expect(Date.parse(r.body.activation.lastSeenAt)).toBeGreaterThanOrEqual(Date.parse(first[i]!.body.activation.lastSeenAt));
+        expect(r.body.license).toMatchObject({ id: license.id, activations: 40 });
+        expect(typeof r.body.token).toBe("string");
+      });
+      const stored = new Map((await db().select().from(activations).where(eq(activations.licenseId, license.id))).map((a) => [a.fingerprint, a]));
+      expect(stored.size).toBe(40);
+      for (let i = 0; i < 40; i++) {
+        expect([stored.get(`m-${i}`)!.name, stored.get(`m-${i}`)!.metadata]).toEqual(i % 2 ? [`renamed ${i}`, { i, v: 2 }] : [`box ${i}`, { i }]);
+      }
+      // Activating again created nothing: one audit row per machine, from the first round.
+      const audits = await db().select().from(auditLog).where(and(eq(auditLog.subjectId, license.id), eq(auditLog.action, "activation.created")));
+      expect(audits).toHaveLength(40);
+    });
+
+    it("a lapsed machine coming back races a new machine for the last floating seat: exactly one holds it", async () => {
+      const product = await makeProduct(db());
+      const plan = await makePlan(db(), { productId: product.id, seats: 1, heartbeatWindowSeconds: 600 });
+      for (let round = 0; round < 20; round++) {
+        const { key, license } = await makeLicense(db(), { planId: plan.id });
+        expect((await activate({ key, fingerprint: "returning" })).status).toBe(201);
+        await db().update(activations).set({ lastSeenAt: new Date(Date.now() - 700_000) }).where(eq(activations.licenseId, license.id));
+        // Sent together, or the newcomer a little ahead, so both orders of the two commits occur.
+        const newcomerFirst = activate({ key, fingerprint: "newcomer" });
+        await new Promise((r) => setTimeout(r, round % 5));
+        const [back, newcomer] = await Promise.all([activate({ key, fingerprint: "returning" }), newcomerFirst]);
+        const won = [back, newcomer].filter((r) => r.status < 300);
+        expect(won, `round ${round}: ${back.status} / ${newcomer.status}`).toHaveLength(1);
+        const loser = back.status < 300 ? newcomer : back;
+        expect([loser.status, loser.body.error.code]).toEqual([409, "TOO_MANY_ACTIVATIONS"]);
+        const stored = await db().select().from(activations).where(eq(activations.licenseId, license.id));
+        expect(stored.map((a) => a.fingerprint)).toEqual([won[0]!.body.activation.fingerprint]);
+        expect(stored[0]!.id).toBe(won[0]!.body.activation.id);
+      }
+    });
   });
 
   describe("deactivate", () => {

@@ -6,6 +6,7 @@ import { activations, licenses } from "@/server/db/schema";
 import { hashLicenseKey } from "@/server/domain/licensing/license-key";
 import { lookupBatcher, lookupLicense } from "@/server/domain/licensing/lookup";
 import { KeyLookupBatcher } from "@/server/domain/licensing/lookup-batch";
+import { touchActivation, touchBatcher } from "@/server/domain/licensing/touch";
 import { createTestDatabase, type TestDb } from "./helpers/db";
 import { makeLicense, makePlan } from "./helpers/factories";
 
@@ -146,5 +147,62 @@ describe("batched license lookups", () => {
     expect(failing.map((r) => r.status)).toEqual(["rejected", "rejected"]);
     const ok = await batcher.lookup(hashLicenseKey(seeded[1]!.key)!, null);
     expect(ok?.id).toBe(seeded[1]!.id);
+  });
+});
+
+describe("batched last-seen writes", () => {
+  it("marks 300 concurrent touches each on its own row, refreshing only what was sent, in fewer statements", async () => {
+    const plan = await makePlan(database.db, { seats: 300 });
+    const { license } = await makeLicense(database.db, { planId: plan.id });
+    const rows = await database.db
+      .insert(activations)
+      .values(Array.from({ length: 150 }, (_, n) => ({ licenseId: license.id, fingerprint: `touch-${n}`, name: `old-${n}`, platform: "linux", metadata: { n } })))
+      .returning();
+    const batcher = touchBatcher(database.pool);
+    const before = { ...batcher.stats };
+    const at = new Date(Date.now() + 60_000);
+    // Each activation twice at once: once with details, once without (which must not blank them).
+    const results = await Promise.all(
+      rows.flatMap((row, n) => [
+        touchActivation(database.db, row.id, at, n % 2 ? { name: `new-${n}`, metadata: { n, again: true } } : {}),
+        touchActivation(database.db, row.id, at),
+      ]),
+    );
+    results.forEach((touched, n) => {
+      const row = rows[n >> 1]!;
+      // The same row twice in one batch is written once: the other touch answers null (its caller retries).
+      if (touched) expect(touched).toMatchObject({ id: row.id, fingerprint: row.fingerprint, lastSeenAt: at });
+    });
+    for (const row of rows) expect(results.filter((t) => t?.id === row.id).length, row.fingerprint).toBeGreaterThanOrEqual(1);
+
+    const stored = await database.db.select().from(activations).where(eq(activations.licenseId, license.id));
+    const byId = new Map(stored.map((a) => [a.id, a]));
+    rows.forEach((row, n) => {
+      const now = byId.get(row.id)!;
+      expect(now.lastSeenAt).toEqual(at);
+      expect(now.platform).toBe("linux");
+      // Details change only by the touch that sent them, and only if that touch wrote the row.
+      const refreshed = n % 2 === 1 && results[2 * n] !== null;
+      expect([now.name, now.metadata], row.fingerprint).toEqual(refreshed ? [`new-${n}`, { n, again: true }] : [`old-${n}`, { n }]);
+    });
+    const touches = batcher.stats.lookups - before.lookups;
+    const statements = batcher.stats.queries - before.queries;
+    expect(touches).toBe(300);
+    expect(statements).toBeLessThan(touches / 4);
+  });
+
+  it("answers null for an activation deleted since it was read, and writes nothing for it", async () => {
+    const plan = await makePlan(database.db, { seats: 2 });
+    const { license } = await makeLicense(database.db, { planId: plan.id });
+    const [kept, gone] = await database.db
+      .insert(activations)
+      .values([{ licenseId: license.id, fingerprint: "kept" }, { licenseId: license.id, fingerprint: "gone" }])
+      .returning();
+    await database.db.delete(activations).where(eq(activations.id, gone!.id));
+    const at = new Date(Date.now() + 120_000);
+    const [a, b] = await Promise.all([touchActivation(database.db, kept!.id, at), touchActivation(database.db, gone!.id, at, { name: "x" })]);
+    expect(a?.lastSeenAt).toEqual(at);
+    expect(b).toBeNull();
+    expect(await database.db.select().from(activations).where(eq(activations.licenseId, license.id))).toHaveLength(1);
   });
 });

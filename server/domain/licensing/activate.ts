@@ -1,6 +1,6 @@
 import { and, count, eq, lt, sql } from "drizzle-orm";
 import { activations } from "@/server/db/schema";
-import type { DbOrTx, Tx } from "@/server/db/client";
+import type { Db, Tx } from "@/server/db/client";
 import { recordAudit, type Actor } from "@/server/domain/audit/record";
 import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
@@ -10,6 +10,7 @@ import type { ActivateLicenseInput } from "./inputs";
 import { claimTrialMachine } from "./trial-machine";
 import { lookupKeyHash } from "./license-key";
 import { removedColumns } from "./seats";
+import { touchActivation } from "./touch";
 import {
   CLIENT_ACTOR,
   CLIENT_AUDIT_METADATA,
@@ -17,6 +18,7 @@ import {
   assertUsable,
   licenseNotFound,
   lockLicenseByKeyHash,
+  lookupLicense,
   toActivationView,
   toLicenseView,
   type ActivationRecord,
@@ -36,10 +38,16 @@ export type ActivateResult = {
  * POST /api/v1/licenses/activate. Seats hold under concurrency: the license row is locked FOR UPDATE before
  * the seats are counted, so racing activations of one license run one after another, and each counts in a
  * statement that starts after the previous one committed.
+ *
+ * Most calls are a machine activating again (software calls activate at launch): that needs no seat, so no
+ * lock: `activateAgain` answers it with the hot path's shared read and one write of last-seen.
  */
-export async function activateLicense(db: DbOrTx, input: ActivateLicenseInput): Promise<ActivateResult> {
+export async function activateLicense(db: Db, input: ActivateLicenseInput): Promise<ActivateResult> {
   const keyHash = lookupKeyHash(input.key);
   if (!keyHash) throw licenseNotFound();
+
+  const again = await activateAgain(db, keyHash, input);
+  if (again) return again;
 
   const outcome = await db.transaction(async (tx) => {
     const at = now();
@@ -59,6 +67,33 @@ export async function activateLicense(db: DbOrTx, input: ActivateLicenseInput): 
     license: toLicenseView(outcome.license, outcome.used, outcome.at),
     token,
   };
+}
+
+/**
+ * This machine's existing activation, refreshed and with a fresh token, without taking the license lock: the
+ * answer claimSeat gives a machine already activated, from the same rules in the same order (not found, not
+ * usable, then the seat). Null when the machine has no activation (it needs a seat: the caller takes the lock).
+ *
+ * The write is the commit point. It either finds the activation and marks it seen before anything answers, or
+ * finds it gone (deactivated, reset, lapsed since the read) and we fall back to the seat rule, under the lock.
+ * A floating-seat plan's lapse check (freeLapsedSeats) deletes only rows still unseen when it runs, so a seat
+ * refreshed here is never freed by a racing activation of another machine.
+ */
+async function activateAgain(db: Db, keyHash: string, input: ActivateLicenseInput): Promise<ActivateResult | null> {
+  const found = await lookupLicense(db, keyHash, input.fingerprint);
+  if (!found) throw licenseNotFound();
+  const at = now();
+  assertUsable(found.license, at, input.product);
+  if (!found.activation) return null;
+
+  const activation = await touchActivation(db, found.activation.id, at, {
+    name: input.name,
+    platform: input.platform,
+    metadata: input.metadata,
+  });
+  if (!activation) return null;
+  const token = await issueOfflineToken(db, found.license, input.fingerprint, { kid: found.signingKid ?? undefined });
+  return { status: 200, activation: toActivationView(activation), license: toLicenseView(found.license, found.activations, at), token };
 }
 
 const seatColumns = { ...activationColumns, airGapped: activations.airGapped };

@@ -1,12 +1,11 @@
-import { eq } from "drizzle-orm";
-import { activations } from "@/server/db/schema";
 import type { Db } from "@/server/db/client";
 import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import { issueOfflineToken } from "@/server/domain/tokens/offline-token";
 import type { HeartbeatInput } from "./inputs";
 import { lookupKeyHash } from "./license-key";
-import { activationColumns, assertUsable, licenseNotFound, lookupLicense, toActivationView, toLicenseView } from "./lookup";
+import { touchActivation } from "./touch";
+import { assertUsable, licenseNotFound, lookupLicense, toActivationView, toLicenseView } from "./lookup";
 import type { ActivationView, LicenseView } from "./view";
 
 const notActivated = () => new AppError("NOT_ACTIVATED", "This machine is not activated on this license.");
@@ -28,14 +27,10 @@ export async function recordHeartbeat(
   assertUsable(found.license, at, input.product);
   if (!found.activation) throw notActivated();
 
-  // Single statement, no transaction needed; no row means it was deactivated since the read.
-  const [activation] = await db
-    .update(activations)
-    .set({ lastSeenAt: at })
-    .where(eq(activations.id, found.activation.id))
-    .returning(activationColumns);
+  // One statement, shared with concurrent requests; no row means it was deactivated since the read.
+  const activation = await touchActivation(db, found.activation.id, at);
   if (!activation) throw notActivated();
 
-  const token = await issueOfflineToken(db, found.license, input.fingerprint);
+  const token = await issueOfflineToken(db, found.license, input.fingerprint, { kid: found.signingKid ?? undefined });
   return { activation: toActivationView(activation), license: toLicenseView(found.license, found.activations, at), token };
 }

@@ -4,6 +4,7 @@ import type { Pool } from "pg";
 import type { Db, Tx } from "@/server/db/client";
 import type { Actor } from "@/server/domain/audit/record";
 import { AppError } from "@/server/domain/errors";
+import { ACTIVE_KID_SQL } from "@/server/domain/tokens/keyring";
 import { effectiveStatus, isExpired } from "./expiry";
 import { KeyLookupBatcher } from "./lookup-batch";
 import type { ActivationView, LicenseView } from "./view";
@@ -65,24 +66,30 @@ export const activationColumns = {
 };
 
 /**
- * The hot read of POST /validate (and /heartbeat): the licenses behind a list of key hashes, each with its plan,
- * product, number of activations and, where a fingerprint is given, that machine's activation. One named
+ * The hot read of POST /validate (and /heartbeat, and /activate of a machine activated before): the licenses
+ * behind a list of key hashes, each with its plan, product, number of activations, where a fingerprint is given
+ * that machine's activation, and the kid of the key that signs tokens now (no second round trip to sign one). One named
  * statement, parsed and planned once per connection, its rows mapped by hand; `i` says which lookup a row
  * answers. On the pool, concurrent lookups share one execution of it (lookup-batch.ts); measured in
  * test/bench/run.ts.
  */
-const LOOKUP_SQL = `
+const lookupSql = (source: string) => `
   select q.i::int as i, l.id, l.status, l.max_activations, l.expires_at, l.customer_id,
          p.slug as plan, pr.slug as product, p.entitlements, p.grace_days,
          p.offline_token_ttl_seconds, p.heartbeat_window_seconds,
          (select count(*)::int from activations c where c.license_id = l.id) as activation_count,
          a.id as a_id, a.fingerprint as a_fingerprint, a.name as a_name, a.platform as a_platform,
-         a.created_at as a_created_at, a.last_seen_at as a_last_seen_at
-    from unnest($1::text[], $2::text[]) with ordinality as q(key_hash, fingerprint, i)
+         a.created_at as a_created_at, a.last_seen_at as a_last_seen_at,
+         (${ACTIVE_KID_SQL}) as signing_kid
+    from ${source}
     join licenses l on l.key_hash = q.key_hash
     join plans p on p.id = l.plan_id
     join products pr on pr.id = p.product_id
     left join activations a on a.license_id = l.id and a.fingerprint = q.fingerprint`;
+const LOOKUP_SQL = lookupSql("unnest($1::text[], $2::text[]) with ordinality as q(key_hash, fingerprint, i)");
+/** The same for one key (lookup-batch.ts says why it is a statement of its own). */
+const LOOKUP_ONE_SQL = lookupSql("(select $1::text as key_hash, $2::text as fingerprint, 1 as i) as q");
+const LOOKUP_ONE_NAME = "keystead_license_by_key";
 const LOOKUP_NAME = "keystead_licenses_by_keys";
 
 type LookupRow = {
@@ -105,9 +112,16 @@ type LookupRow = {
   a_platform: string | null;
   a_created_at: Date;
   a_last_seen_at: Date;
+  signing_kid: string | null;
 };
 
-export type LicenseLookup = { license: LicenseRecord; activations: number; activation: ActivationRecord | null };
+export type LicenseLookup = {
+  license: LicenseRecord;
+  activations: number;
+  activation: ActivationRecord | null;
+  /** The key that signs tokens, as of this read (the statement computes it once for its whole batch). */
+  signingKid: string | null;
+};
 
 // One batcher per pool (tests run several pools in one process).
 const batchers = new WeakMap<Pool, KeyLookupBatcher<LookupRow>>();
@@ -116,7 +130,10 @@ const batchers = new WeakMap<Pool, KeyLookupBatcher<LookupRow>>();
 export function lookupBatcher(pool: Pool): KeyLookupBatcher<LookupRow> {
   let batcher = batchers.get(pool);
   if (!batcher) {
-    batcher = new KeyLookupBatcher<LookupRow>((config) => pool.query<LookupRow>(config), LOOKUP_NAME, LOOKUP_SQL);
+    batcher = new KeyLookupBatcher<LookupRow>((config) => pool.query<LookupRow>(config), LOOKUP_NAME, LOOKUP_SQL, undefined, undefined, {
+      name: LOOKUP_ONE_NAME,
+      text: LOOKUP_ONE_SQL,
+    });
     batchers.set(pool, batcher);
   }
   return batcher;
@@ -132,7 +149,7 @@ export async function lookupLicense(db: Db, keyHash: string, fingerprint?: strin
   const r =
     "release" in client
       ? // A checked-out client (a transaction, a test's connection): its own query, on its own snapshot.
-        (await client.query<LookupRow>({ name: LOOKUP_NAME, text: LOOKUP_SQL, values: [[keyHash], [fingerprint ?? null]] })).rows[0]
+        (await client.query<LookupRow>({ name: LOOKUP_ONE_NAME, text: LOOKUP_ONE_SQL, values: [keyHash, fingerprint ?? null] })).rows[0]
       : await lookupBatcher(client).lookup(keyHash, fingerprint ?? null);
   if (!r) return null;
   return {
@@ -153,6 +170,7 @@ export async function lookupLicense(db: Db, keyHash: string, fingerprint?: strin
     activation: r.a_id
       ? { id: r.a_id, fingerprint: r.a_fingerprint, name: r.a_name, platform: r.a_platform, createdAt: r.a_created_at, lastSeenAt: r.a_last_seen_at }
       : null,
+    signingKid: r.signing_kid,
   };
 }
 

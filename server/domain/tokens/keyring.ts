@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import { desc, gt, isNull, or, sql } from "drizzle-orm";
+import { desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { signingKeys } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import { now } from "@/server/domain/clock";
@@ -56,18 +56,34 @@ export async function activeSigningKey(db: DbOrTx): Promise<SigningKey> {
     .orderBy(desc(signingKeys.createdAt))
     .limit(1);
   if (!row) throw new Error("no signing key: boot() creates one at start-up");
-  let key = cache.get(row.kid);
-  if (!key) {
-    const der = open("signing-key", row.privateKeyCiphertext);
-    key = {
-      kid: row.kid,
-      privateKey: crypto.createPrivateKey({ key: der, format: "der", type: "pkcs8" }),
-      publicKeyX: row.publicKey,
-    };
-    cache.set(row.kid, key);
-  }
+  return cache.get(row.kid) ?? parsedKey(row);
+}
+
+/**
+ * The key named `kid`, for a caller that has just read which key is active in its own query (the hot path's
+ * lookup, server/domain/licensing/lookup.ts): parsed once, then from memory.
+ */
+export async function signingKeyByKid(db: DbOrTx, kid: string): Promise<SigningKey> {
+  const cached = cache.get(kid);
+  if (cached) return cached;
+  const [row] = await db.select().from(signingKeys).where(eq(signingKeys.kid, kid));
+  if (!row) throw new Error(`no signing key ${kid}`);
+  return parsedKey(row);
+}
+
+function parsedKey(row: typeof signingKeys.$inferSelect): SigningKey {
+  const der = open("signing-key", row.privateKeyCiphertext);
+  const key = {
+    kid: row.kid,
+    privateKey: crypto.createPrivateKey({ key: der, format: "der", type: "pkcs8" }),
+    publicKeyX: row.publicKey,
+  };
+  cache.set(row.kid, key);
   return key;
 }
+
+/** The statement that names the active key, for a query that wants to read it with its own rows. */
+export const ACTIVE_KID_SQL = "select kid from signing_keys where retired_at is null order by created_at desc limit 1";
 
 /** Every key whose tokens may still be valid: never retired, or retired but not yet past unpublishAt. */
 export async function publishedKeys(db: DbOrTx): Promise<PublicJwk[]> {

@@ -6,7 +6,7 @@ import { DAY_MS, now } from "@/server/domain/clock";
 import { env } from "@/server/env";
 import { effectiveStatus } from "@/server/domain/licensing/expiry";
 import type { LicenseRecord } from "@/server/domain/licensing/lookup";
-import { activeSigningKey, type SigningKey } from "./keyring";
+import { activeSigningKey, signingKeyByKid, type SigningKey } from "./keyring";
 
 /**
  * Offline tokens (CONTRACT.md "Offline tokens"): a compact JWS, EdDSA over Ed25519, that client software
@@ -98,8 +98,8 @@ export function signOfflineToken(key: SigningKey, claims: OfflineTokenClaims): s
  * A fresh token for one activated machine, signed by the current key. Call after the transaction that
  * decided the activation committed: the token must never attest something that was rolled back.
  */
-export async function issueOfflineToken(db: DbOrTx, license: LicenseRecord, fingerprint: string): Promise<string> {
-  return (await issueOfflineTokenWithClaims(db, license, fingerprint)).token;
+export async function issueOfflineToken(db: DbOrTx, license: LicenseRecord, fingerprint: string, opts: { kid?: string } = {}): Promise<string> {
+  return (await issueOfflineTokenWithClaims(db, license, fingerprint, opts)).token;
 }
 
 /**
@@ -110,11 +110,12 @@ export async function issueOfflineTokenWithClaims(
   db: DbOrTx,
   license: LicenseRecord,
   fingerprint: string,
-  opts: { ttlSeconds?: number } = {},
+  opts: { ttlSeconds?: number; kid?: string } = {},
 ): Promise<{ token: string; claims: OfflineTokenClaims }> {
-  // Read the active key on every call (one tiny indexed query; the parsed KeyObject is cached by kid): a
-  // cached choice could keep signing with a key retired elsewhere, past the time it stays in the JWKS.
-  const key = await activeSigningKey(db);
+  // Which key is active is read for every token (never cached: a cached choice could keep signing with a key
+  // retired elsewhere, past the time it stays in the JWKS): here, or by the caller's own query (`kid`, read in
+  // the same statement as the license). The parsed KeyObject is cached by kid.
+  const key = opts.kid ? await signingKeyByKid(db, opts.kid) : await activeSigningKey(db);
   const claims = offlineTokenClaims({
     license,
     fingerprint,
