@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import { errorField, logger, requestIdFrom, withRequestId } from "@/server/observability/log";
 import { metrics } from "@/server/observability/metrics";
 import type { RouteMethods } from "@/server/rest/handler";
+import { isDualRoute, type DualRoute } from "@/server/rest/public-route";
 import { resolveClientAddress, stampClientAddress } from "./client-address";
 import { sendWebResponse, toWebRequest } from "./web-bridge";
 
@@ -58,9 +59,10 @@ export function createDoor(opts: {
   });
 
   function serve(req: IncomingMessage, res: ServerResponse) {
-    stampClientAddress(req.headers, resolveClientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], opts.trustProxy));
+    const address = resolveClientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], opts.trustProxy);
+    stampClientAddress(req.headers, address);
     const route = ownRoute(routes, req);
-    const answered = route ? answerHere(route, req, res) : opts.next(req, res);
+    const answered = !route ? opts.next(req, res) : isDualRoute(route) ? answerNative(route, req, res, address) : answerHere(route, req, res);
     answered.catch((err: unknown) => {
       logger().error({ err: errorField(err), route: routeLabel(req.url ?? "/") }, "[keystead] request failed");
       if (!res.headersSent) {
@@ -81,6 +83,17 @@ function ownRoute(routes: Record<string, RouteMethods>, req: IncomingMessage) {
   return methods && Object.hasOwn(methods, req.method!) ? methods[req.method as keyof RouteMethods] : undefined;
 }
 
+/** A route with a node:http entry (the license routes, server/rest/public-route.ts): no web objects at all. */
+async function answerNative(route: DualRoute, req: IncomingMessage, res: ServerResponse, address: string) {
+  const answer = await route.node(req, address);
+  const headers: Record<string, string | number> = { ...answer.headers, ...OWN_ANSWER_HEADERS, "content-length": answer.body.byteLength };
+  // A body we stopped reading (a refused flood) cannot be skipped to reach the next request on this connection.
+  if (!req.complete) headers.connection = "close";
+  res.writeHead(answer.status, headers);
+  res.end(answer.body);
+}
+
+/** Any other route of the door's (downloads, ops): through web Request and Response, as Next would call it. */
 async function answerHere(route: (req: Request) => Promise<Response>, req: IncomingMessage, res: ServerResponse) {
   await sendWebResponse(req, res, await route(toWebRequest(req)), OWN_ANSWER_HEADERS);
 }

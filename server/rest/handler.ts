@@ -4,9 +4,10 @@ import { databaseUnavailable } from "@/server/db/client";
 import { AppError, isAppError, type ErrorCode } from "@/server/domain/errors";
 import { normalizeForeignKey, normalizeLicenseKey } from "@/server/domain/licensing/license-key";
 import { recordLicenseAnswer } from "@/server/observability/metrics";
-import { readBodyText } from "./body";
-import { clientIp, rateLimits } from "./rate-limit";
-import { checkNonce, signAnswer } from "./signed-answer";
+import { readBodyText, utf8 } from "./body";
+import { dualRoute, jsonAnswer, type DualRoute, type PublicAnswer, type PublicRequest } from "./public-route";
+import { rateLimits } from "./rate-limit";
+import { NONCE_HEADER, checkNonce, signAnswer } from "./signed-answer";
 import { errorField, logger } from "@/server/observability/log";
 
 /**
@@ -18,32 +19,44 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 export type RestResult = { status?: number; body: unknown; headers?: Record<string, string> };
 
-export function errorResponse(code: ErrorCode | string, message: string, status: number, extra?: { details?: unknown; headers?: Record<string, string> }) {
+type ErrorParts = { status: number; body: { error: Record<string, unknown> }; headers: Record<string, string> };
+
+function errorBody(code: ErrorCode | string, message: string, status: number, details?: unknown, headers: Record<string, string> = {}): ErrorParts {
   const error: Record<string, unknown> = { code, message };
-  if (extra?.details !== undefined) error.details = extra.details;
-  return Response.json({ error }, { status, headers: extra?.headers });
+  if (details !== undefined) error.details = details;
+  return { status, body: { error }, headers };
+}
+
+export function errorResponse(code: ErrorCode | string, message: string, status: number, extra?: { details?: unknown; headers?: Record<string, string> }) {
+  const { body, headers } = errorBody(code, message, status, extra?.details, extra?.headers);
+  return Response.json(body, { status, headers });
 }
 
 export function toErrorResponse(err: unknown): Response {
+  const { status, body, headers } = errorParts(err);
+  return Response.json(body, { status, headers });
+}
+
+/** The one mapping from an error to the contract's `{ error: { code, message } }` answer. */
+export function errorParts(err: unknown): ErrorParts {
+  const parts = errorBody;
   if (isAppError(err)) {
     const headers: Record<string, string> = {};
     if (err.code === "RATE_LIMITED" && typeof (err.details as { retryAfter?: number })?.retryAfter === "number") {
       headers["Retry-After"] = String((err.details as { retryAfter: number }).retryAfter);
     }
-    return errorResponse(err.code, err.message, err.status, { details: err.code === "RATE_LIMITED" ? undefined : err.details, headers });
+    return parts(err.code, err.message, err.status, err.code === "RATE_LIMITED" ? undefined : err.details, headers);
   }
   if (err instanceof z.ZodError) {
-    return errorResponse("BAD_REQUEST", "The request body is not valid.", 400, { details: zodDetails(err) });
+    return parts("BAD_REQUEST", "The request body is not valid.", 400, zodDetails(err));
   }
   if (databaseUnavailable(err)) {
     // Never a conclusion ("invalid", "not found") drawn from a query that did not run: the client retries.
     logger().error(`[keystead] database unavailable: ${err instanceof Error ? err.message : String(err)}`);
-    return errorResponse("UNAVAILABLE", "The service cannot reach its database right now; try again in a few seconds.", 503, {
-      headers: { "Retry-After": "5" },
-    });
+    return parts("UNAVAILABLE", "The service cannot reach its database right now; try again in a few seconds.", 503, undefined, { "Retry-After": "5" });
   }
   logger().error({ err: errorField(err) }, "[keystead] unhandled error in a REST route");
-  return errorResponse("INTERNAL", "Something went wrong on our side; it has been logged.", 500);
+  return parts("INTERNAL", "Something went wrong on our side; it has been logged.", 500);
 }
 
 export function zodDetails(err: z.ZodError) {
@@ -60,18 +73,30 @@ export async function readJson(req: Request, maxBytes = MAX_BODY_BYTES): Promise
 
 /** readJson, also returning the body's text as received (for hashing, e.g. Idempotency-Key). */
 export async function readJsonWithText(req: Request, maxBytes = MAX_BODY_BYTES): Promise<{ value: unknown; text: string }> {
-  const type = req.headers.get("content-type") ?? "";
-  // Refusing non-JSON types also keeps cross-site HTML forms (text/plain, form-encoded) from reaching us.
+  assertJsonType(req.headers.get("content-type") ?? "");
+  return parseJsonText(await readBodyText(req, maxBytes));
+}
+
+/** Refusing non-JSON types also keeps cross-site HTML forms (text/plain, form-encoded) from reaching us. */
+function assertJsonType(type: string) {
   if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
     throw new AppError("BAD_REQUEST", "Send the body as JSON (Content-Type: application/json).");
   }
-  const text = await readBodyText(req, maxBytes);
+}
+
+function parseJsonText(text: string): { value: unknown; text: string } {
   if (text.trim() === "") throw new AppError("BAD_REQUEST", "The request body is empty; send a JSON object.");
   try {
     return { value: JSON.parse(text), text };
   } catch {
     throw new AppError("BAD_REQUEST", "The request body is not valid JSON.");
   }
+}
+
+/** readJson for a PublicRequest (either door). */
+async function readPublicJson(req: PublicRequest, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
+  assertJsonType(req.header("content-type") ?? "");
+  return parseJsonText(utf8(await req.body(maxBytes))).value;
 }
 
 /**
@@ -110,29 +135,27 @@ type PublicRouteOptions<S extends z.ZodType> = {
 
 /**
  * A public JSON POST route for client software: rate limited per IP, then per license key. Every answer,
- * errors included, is signed (./signed-answer.ts).
+ * errors included, is signed (./signed-answer.ts). Served by both doors (./public-route.ts).
  */
-export function publicJsonRoute<S extends z.ZodType>(
-  opts: PublicRouteOptions<S>,
-  handler: (input: z.infer<S>, req: Request) => Promise<RestResult>,
-) {
-  const answer = async (req: Request): Promise<Response> => {
+export function publicJsonRoute<S extends z.ZodType>(opts: PublicRouteOptions<S>, handler: (input: z.infer<S>) => Promise<RestResult>): DualRoute {
+  const answer = async (req: PublicRequest): Promise<PublicAnswer> => {
     try {
-      await limit(`ip:${clientIp(req)}`, env().RATE_LIMIT_IP);
-      checkNonce(req);
-      const input = opts.input.parse(await readJson(req));
+      await limit(`ip:${req.clientIp}`, env().RATE_LIMIT_IP);
+      checkNonce(req.header(NONCE_HEADER) ?? "");
+      const input = opts.input.parse(await readPublicJson(req));
       const key = opts.key?.(input);
       // Count every spelling of a key (case, dashes, O/0, I/L/1) as the same key.
       if (key) await limit(`key:${normalizeLicenseKey(key) ?? normalizeForeignKey(key) ?? key}`, env().RATE_LIMIT_KEY);
-      const result = await handler(input, req);
+      const result = await handler(input);
       recordLicenseAnswer(opts.name, answerCode(result));
-      return Response.json(result.body, { status: result.status ?? 200, headers: result.headers });
+      return jsonAnswer(result.status ?? 200, result.body, result.headers);
     } catch (err) {
       recordLicenseAnswer(opts.name, errorCode(err));
-      return toErrorResponse(err);
+      const { status, body, headers } = errorParts(err);
+      return jsonAnswer(status, body, headers);
     }
   };
-  return async (req: Request): Promise<Response> => signAnswer(req, await answer(req));
+  return dualRoute(async (req) => signAnswer({ method: req.method, path: req.path, nonce: req.header(NONCE_HEADER) ?? "" }, await answer(req)));
 }
 
 /** The `code` of an answer, for the metrics: validate names one; an activation is new (201) or was there (200). */
@@ -151,17 +174,18 @@ function errorCode(err: unknown): string {
   return "INTERNAL";
 }
 
-/** A public GET route: rate limited per IP only. */
-export function publicGetRoute(handler: (req: Request) => Promise<RestResult>) {
-  return async (req: Request): Promise<Response> => {
+/** A public GET route: rate limited per IP only. Served by both doors (./public-route.ts). */
+export function publicGetRoute(handler: () => Promise<RestResult>): DualRoute {
+  return dualRoute(async (req) => {
     try {
-      await limit(`ip:${clientIp(req)}`, env().RATE_LIMIT_IP);
-      const result = await handler(req);
-      return Response.json(result.body, { status: result.status ?? 200, headers: result.headers });
+      await limit(`ip:${req.clientIp}`, env().RATE_LIMIT_IP);
+      const result = await handler();
+      return jsonAnswer(result.status ?? 200, result.body, result.headers);
     } catch (err) {
-      return toErrorResponse(err);
+      const { status, body, headers } = errorParts(err);
+      return jsonAnswer(status, body, headers);
     }
-  };
+  });
 }
 
 export type RouteHandler = (req: Request) => Promise<Response>;

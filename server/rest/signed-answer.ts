@@ -4,6 +4,7 @@ import { now } from "@/server/domain/clock";
 import { AppError } from "@/server/domain/errors";
 import { activeSigningKey, type SigningKey } from "@/server/domain/tokens/keyring";
 import { errorField, logger } from "@/server/observability/log";
+import type { PublicAnswer } from "./public-route";
 
 /**
  * Signed answers (CONTRACT.md "Signed answers"): every answer of the public license routes, errors included,
@@ -24,8 +25,7 @@ export function signingInput(opts: { method: string; path: string; nonce: string
 }
 
 /** Refuses a nonce longer than the contract allows (the 400 it causes is signed like any other answer). */
-export function checkNonce(req: Request) {
-  const nonce = req.headers.get(NONCE_HEADER) ?? "";
+export function checkNonce(nonce: string) {
   if (nonce.length > MAX_NONCE_LENGTH) {
     throw new AppError("BAD_REQUEST", `The Keystead-Nonce header must be at most ${MAX_NONCE_LENGTH} characters.`);
   }
@@ -58,10 +58,11 @@ async function answerSigningKey(): Promise<SigningKey> {
   }
 }
 
-/** Returns `res` with its final body bytes signed for `req`. */
-export async function signAnswer(req: Request, res: Response): Promise<Response> {
-  const body = new Uint8Array(await res.arrayBuffer());
-  const headers = new Headers(res.headers);
+/** What an answer's signature binds it to, besides its body: the request it answers. */
+export type SignedFor = { method: string; path: string; nonce: string };
+
+/** `answer` with `Date` and `Keystead-Signature` added, for its exact body bytes and the request `to`. */
+export async function signAnswer(to: SignedFor, answer: PublicAnswer): Promise<PublicAnswer> {
   let key: SigningKey;
   try {
     key = await answerSigningKey();
@@ -69,18 +70,13 @@ export async function signAnswer(req: Request, res: Response): Promise<Response>
     // No key at all (the database has never answered since start-up): the client treats an unsigned answer
     // like no answer and falls back to its offline token, which is what it would do for this 5xx anyway.
     logger().error({ err: errorField(err) }, "[keystead] cannot sign an answer, no signing key readable");
-    return new Response(body, { status: res.status, headers });
+    return answer;
   }
   const date = now().toUTCString();
-  const input = signingInput({
-    method: req.method,
-    path: new URL(req.url).pathname,
-    nonce: req.headers.get(NONCE_HEADER) ?? "",
-    date,
-    body,
-  });
+  const input = signingInput({ method: to.method, path: to.path, nonce: to.nonce, date, body: answer.body });
   const sig = crypto.sign(null, input, key.privateKey).toString("base64url");
-  headers.set("Date", date);
-  headers.set("Keystead-Signature", `kid="${key.kid}", alg="EdDSA", sig="${sig}"`);
-  return new Response(body, { status: res.status, headers });
+  return {
+    ...answer,
+    headers: { ...answer.headers, date, "keystead-signature": `kid="${key.kid}", alg="EdDSA", sig="${sig}"` },
+  };
 }
