@@ -11,12 +11,15 @@ import { parseArgs } from "node:util";
 import next from "next";
 import { bootOrExit } from "@/server/boot";
 import { EnvError, env, type Env } from "@/server/env";
+import { keepHeapNearLive } from "@/server/observability/heap";
 import { errorField, logger } from "@/server/observability/log";
 import { doorRoutes } from "@/server/rest/license-routes";
 import { opsRoutes } from "@/server/rest/ops-routes";
 import { createDoor } from "./door";
 import { routeLabeller } from "./route-label";
 import { runShutdownHooks, willRunShutdownHooks } from "./shutdown";
+
+keepHeapNearLive();
 
 const { values: args } = parseArgs({ options: { dev: { type: "boolean" }, hostname: { type: "string" } } });
 const dev = args.dev === true;

@@ -2,7 +2,10 @@
 import { bootOrExit } from "@/server/boot";
 import { closeDb, pool } from "@/server/db/client";
 import { startWorker } from "./worker";
+import { keepHeapNearLive } from "@/server/observability/heap";
 import { logger } from "@/server/observability/log";
+
+keepHeapNearLive();
 
 /** How long running jobs may take to finish after SIGTERM before the process gives up on them (exit 1). */
 const SHUTDOWN_BOUND_MS = 15_000;
