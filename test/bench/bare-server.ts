@@ -2,7 +2,8 @@
 // JSON body and does the same indexed lookup (license by key hash, with plan, product and activation count) over
 // node-postgres with a named prepared statement. No framework, no validation, no rate limiting.
 // POST /activate is baseline (c), activate's ceiling: the same statements as an activation of a machine already
-// activated (lock the license, count its seats, write last-seen, commit) and one Ed25519 signature.
+// activated (read the license with this machine's activation, write last-seen on its own) and one Ed25519
+// signature, one request at a time per statement (no batching).
 import crypto from "node:crypto";
 import http from "node:http";
 import { Pool } from "pg";
@@ -18,32 +19,21 @@ const LOOKUP = `
     from licenses l join plans p on p.id = l.plan_id join products pr on pr.id = p.product_id
    where l.key_hash = $1`;
 
-const LOCK = `
-  select l.id, l.status, l.expires_at, l.max_activations, p.slug as plan, p.entitlements, pr.slug as product
+const FIND = `
+  select l.id, l.status, l.expires_at, l.max_activations, p.slug as plan, p.entitlements, pr.slug as product,
+         (select count(*)::int from activations c where c.license_id = l.id) as used, a.id as activation_id
     from licenses l join plans p on p.id = l.plan_id join products pr on pr.id = p.product_id
-   where l.key_hash = $1 for update of l`;
-const SEATS = `select count(*)::int as used, (array_agg(id) filter (where fingerprint = $2))[1] as existing
-                 from activations where license_id = $1`;
+    left join activations a on a.license_id = l.id and a.fingerprint = $2
+   where l.key_hash = $1`;
 const TOUCH = `update activations set last_seen_at = now() where id = $1 returning id, fingerprint, last_seen_at`;
 const signingKey = crypto.generateKeyPairSync("ed25519").privateKey;
 
 async function activate(key: string, fingerprint: string) {
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
-    const { rows: [license] } = await client.query({ name: "bare_lock", text: LOCK, values: [hashLicenseKey(key) ?? ""] });
-    if (!license) throw new Error("no such license");
-    const { rows: [seats] } = await client.query({ name: "bare_seats", text: SEATS, values: [license.id, fingerprint] });
-    const { rows: [activation] } = await client.query({ name: "bare_touch", text: TOUCH, values: [seats.existing] });
-    await client.query("commit");
-    const claims = Buffer.from(JSON.stringify({ license, activation, used: seats.used }));
-    return { license, activation, token: crypto.sign(null, claims, signingKey).toString("base64url") };
-  } catch (err) {
-    await client.query("rollback");
-    throw err;
-  } finally {
-    client.release();
-  }
+  const { rows: [license] } = await pool.query({ name: "bare_find", text: FIND, values: [hashLicenseKey(key) ?? "", fingerprint] });
+  if (!license?.activation_id) throw new Error("no such activation");
+  const { rows: [activation] } = await pool.query({ name: "bare_touch", text: TOUCH, values: [license.activation_id] });
+  const claims = Buffer.from(JSON.stringify({ license, activation }));
+  return { license, activation, token: crypto.sign(null, claims, signingKey).toString("base64url") };
 }
 
 http
