@@ -106,6 +106,29 @@ describe("rate limits on the public license routes", () => {
     // Two different right-most values are two buckets, whatever is on their left.
     expect((await limited.post("/api/v1/licenses/validate", { key: generateLicenseKey() }, from(`${proxySaw}, ${other}`))).status).toBe(200);
   });
+
+  it("failed admin sign-ins at every door (file uploads, imports, exports, API tokens) share one bucket per address", async () => {
+    const address = ip();
+    const doors = [
+      () => limited.post("/api/admin-app/releases", {}, from(address)),
+      () => limited.post("/api/admin/import?format=polar", {}, from(address)),
+      () => limited.get(`/api/admin/import/${crypto.randomUUID()}`, from(address)),
+      () => limited.get("/api/admin/export/json", from(address)),
+      () => limited.get("/api/v1/admin/licenses", { ...from(address), authorization: "Bearer ks_not_a_token" }),
+    ];
+    // RATE_LIMIT_IP is 12: twelve failures, whichever doors they knock on, each a plain 401...
+    const failures: number[] = [];
+    for (let i = 0; i < 12; i++) failures.push((await doors[i % doors.length]!()).status);
+    expect(failures).toEqual(Array(12).fill(401));
+    // ...then every door refuses that address, before it looks at any session or token.
+    for (const door of doors) {
+      const refused = await door();
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.code).toBe("RATE_LIMITED");
+    }
+    // Another address is not affected.
+    expect((await limited.get("/api/admin/export/json", from(ip()))).status).toBe(401);
+  });
 });
 
 /** Headers a client makes up to look like someone else: every name a server might read an address from. */

@@ -14,7 +14,7 @@ import { idempotencyKey, MUTATING_METHODS, withIdempotency } from "./idempotency
  * is held in memory to compare it with the first one. Larger uploads work without the header (they stream).
  */
 export const IDEMPOTENT_RAW_BODY_MAX_BYTES = 64 * 1024 * 1024;
-import { clientIp } from "./rate-limit";
+import { adminAuthFailBucket } from "./admin-session";
 
 /**
  * The wrapper for every /api/v1/admin route, in this order:
@@ -73,8 +73,6 @@ const unauthorized = () =>
     headers: { "WWW-Authenticate": 'Bearer realm="keystead-admin"' },
   });
 
-const failBucket = (req: Request) => `admin-auth-fail:${clientIp(req)}`;
-
 export function adminRoute<S extends z.ZodType = z.ZodUnknown>(
   opts: AdminRouteOptions<S>,
   // A Response is passed through as it is: streamed downloads (GET /api/v1/admin/export).
@@ -85,10 +83,10 @@ export function adminRoute<S extends z.ZodType = z.ZodUnknown>(
     try {
       // Checked before the token, counted only for a bad one: authenticated scripts are not limited (they are
       // the operator's own), but a guesser who is over the limit cannot try even a right token.
-      await refuseIfOver(failBucket(req), env().RATE_LIMIT_IP);
+      await refuseIfOver(adminAuthFailBucket(req), env().RATE_LIMIT_IP);
       const principal = await authenticateBearer(db(), bearerToken(req.headers.get("authorization")));
       if (!principal) {
-        await limit(failBucket(req), env().RATE_LIMIT_IP);
+        await limit(adminAuthFailBucket(req), env().RATE_LIMIT_IP);
         return unauthorized();
       }
       if (!grants(principal.scopes, scope)) {

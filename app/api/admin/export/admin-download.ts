@@ -1,8 +1,8 @@
-import { db, pool } from "@/server/db/client";
-import { sessionFromHeaders } from "@/server/auth/session";
+import { pool } from "@/server/db/client";
 import { inSnapshot, textStream } from "@/server/domain/admin/export";
 import type { Db } from "@/server/db/client";
-import { errorResponse } from "@/server/rest/handler";
+import { requireAdminSession } from "@/server/rest/admin-session";
+import { toErrorResponse } from "@/server/rest/handler";
 import { errorField, logger } from "@/server/observability/log";
 
 /**
@@ -14,9 +14,11 @@ export async function adminDownload(
   req: Request,
   file: { name: string; contentType: string; produce: (db: Db) => AsyncGenerator<string> },
 ): Promise<Response> {
-  const session = await sessionFromHeaders(db(), req.headers);
-  if (!session) return errorResponse("UNAUTHORIZED", "Sign in as an admin to download exports.", 401);
-  if (!session.user.isAdmin) return errorResponse("FORBIDDEN", "Exports need an admin account.", 403);
+  try {
+    await requireAdminSession(req);
+  } catch (err) {
+    return toErrorResponse(err);
+  }
   return streamedDownload(file);
 }
 
