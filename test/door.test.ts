@@ -116,6 +116,41 @@ describe("the door", () => {
     ["validate", "/api/v1/licenses/validate", {}],
     ["the management API", "/api/v1/admin/products", { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }],
   ];
+  it("gives the same answer to a body that came with its headers and to one that trickles in after them", async () => {
+    const send = (route: string, parts: string[], gapMs: number) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const total = parts.reduce((n, p) => n + Buffer.byteLength(p), 0);
+        const req = http.request(app.url + route, { method: "POST", headers: { "content-type": "application/json", "content-length": total } });
+        req.on("response", (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (d) => (body += d));
+          res.on("end", () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on("error", reject);
+        // Headers and body in one write: node:http has parsed the whole request before the route runs.
+        if (gapMs === 0) return void req.end(parts.join(""));
+        req.flushHeaders();
+        void (async () => {
+          for (const part of parts) {
+            await new Promise((r) => setTimeout(r, gapMs));
+            req.write(part);
+          }
+          req.end();
+        })();
+      });
+    const bodies = ['{"key":"AAAAA-BBBBB-CCCCC-DDDDD-EEEEE"}', '{"key": 42}', "{not json", ""];
+    for (const body of bodies) {
+      const whole = await send("/api/v1/licenses/validate", [body], 0);
+      // The same bytes, a few at a time with pauses between them: read through the streaming reader.
+      const pieces = body.match(/.{1,4}/gs) ?? [];
+      const trickled = await send("/api/v1/licenses/validate", pieces, 15);
+      expect([trickled.status, JSON.parse(trickled.body)], body).toEqual([whole.status, JSON.parse(whole.body)]);
+    }
+    const answers = await Promise.all(bodies.map((b) => send("/api/v1/licenses/validate", [b], 0)));
+    expect(answers.map((a) => a.status)).toEqual([200, 400, 400, 400]);
+  });
+
   for (const [name, route, headers] of routes) {
     it(`refuses a 50 MB chunked body to ${name} with 413 at the limit, memory flat`, async () => {
       // Warm the route up first, so loading its code is not counted as growth.

@@ -53,7 +53,8 @@ export function createDoor(opts: {
       const method = METHODS.has(req.method ?? "") ? req.method! : "OTHER";
       metrics().httpDuration.observe({ method, route, status: String(res.statusCode) }, seconds);
       // The template, not the URL: a query string or a path can carry a token (sign-in links do).
-      withRequestId(requestId, () => logger().debug({ method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, "request"));
+      const log = logger();
+      if (log.isLevelEnabled("debug")) withRequestId(requestId, () => log.debug({ method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, "request"));
     });
     withRequestId(requestId, () => serve(req, res));
   });

@@ -38,9 +38,9 @@ const KEY_REFRESH_MS = 30_000;
 let current: { key: SigningKey; readAt: number } | null = null;
 let refreshing: Promise<SigningKey> | null = null;
 
-async function answerSigningKey(): Promise<SigningKey> {
-  const at = Date.now();
-  if (current && at - current.readAt < KEY_REFRESH_MS) return current.key;
+/** The key answers are signed with: from memory while it is fresh (no await at all), else re-read. */
+function answerSigningKey(): SigningKey | Promise<SigningKey> {
+  if (current && Date.now() - current.readAt < KEY_REFRESH_MS) return current.key;
   refreshing ??= activeSigningKey(db())
     .then((key) => {
       current = { key, readAt: Date.now() };
@@ -49,29 +49,32 @@ async function answerSigningKey(): Promise<SigningKey> {
     .finally(() => {
       refreshing = null;
     });
-  try {
-    return await refreshing;
-  } catch (err) {
-    // The database is gone for a moment: keep signing with the key we had rather than answer unsigned.
+  // The database is gone for a moment: keep signing with the key we had rather than answer unsigned.
+  return refreshing.catch((err: unknown) => {
     if (current) return current.key;
     throw err;
-  }
+  });
 }
 
 /** What an answer's signature binds it to, besides its body: the request it answers. */
 export type SignedFor = { method: string; path: string; nonce: string };
 
 /** `answer` with `Date` and `Keystead-Signature` added, for its exact body bytes and the request `to`. */
-export async function signAnswer(to: SignedFor, answer: PublicAnswer): Promise<PublicAnswer> {
-  let key: SigningKey;
-  try {
-    key = await answerSigningKey();
-  } catch (err) {
-    // No key at all (the database has never answered since start-up): the client treats an unsigned answer
-    // like no answer and falls back to its offline token, which is what it would do for this 5xx anyway.
-    logger().error({ err: errorField(err) }, "[keystead] cannot sign an answer, no signing key readable");
-    return answer;
-  }
+export function signAnswer(to: SignedFor, answer: PublicAnswer): PublicAnswer | Promise<PublicAnswer> {
+  const key = answerSigningKey();
+  if (!(key instanceof Promise)) return signedWith(key, to, answer);
+  return key.then(
+    (k) => signedWith(k, to, answer),
+    (err: unknown) => {
+      // No key at all (the database has never answered since start-up): the client treats an unsigned answer
+      // like no answer and falls back to its offline token, which is what it would do for this 5xx anyway.
+      logger().error({ err: errorField(err) }, "[keystead] cannot sign an answer, no signing key readable");
+      return answer;
+    },
+  );
+}
+
+function signedWith(key: SigningKey, to: SignedFor, answer: PublicAnswer): PublicAnswer {
   const date = now().toUTCString();
   const input = signingInput({ method: to.method, path: to.path, nonce: to.nonce, date, body: answer.body });
   const sig = crypto.sign(null, input, key.privateKey).toString("base64url");
