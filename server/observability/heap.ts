@@ -8,9 +8,10 @@ import v8 from "node:v8";
  * unlike a cap (--max-old-space-size), never turns a big legitimate job (an import) into an out-of-memory exit.
  *
  * Set at run time, first thing in each process entry, so `npm start`, the image and the tests all get it with no
- * flag to remember; NODE_OPTIONS="--heap-growing-percent=N" on the command line still wins.
+ * flag to remember (Node refuses this flag in NODE_OPTIONS); `node --heap-growing-percent=N dist/server.js`
+ * still wins.
  */
 export function keepHeapNearLive() {
-  if (process.execArgv.some((a) => a.startsWith("--heap-growing-percent")) || /--heap-growing-percent/.test(process.env.NODE_OPTIONS ?? "")) return;
+  if (process.execArgv.some((a) => a.startsWith("--heap-growing-percent"))) return;
   v8.setFlagsFromString("--heap-growing-percent=20");
 }
