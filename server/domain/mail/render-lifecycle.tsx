@@ -1,6 +1,5 @@
 import { eq, sql } from "drizzle-orm";
 import type { TemplateName, TemplateProps } from "@/emails";
-import type { LicenseFacts } from "@/emails/_components/license-facts";
 import { CancellationScheduledEmail, cancellationScheduledSubject } from "@/emails/cancellation-scheduled";
 import { LicenseExpiredEmail, licenseExpiredSubject } from "@/emails/license-expired";
 import { LicenseExpiringEmail, licenseExpiringSubject } from "@/emails/license-expiring";
@@ -9,10 +8,11 @@ import { PaymentFailedEmail, paymentFailedSubject } from "@/emails/payment-faile
 import { PlanChangedEmail, planChangedSubject } from "@/emails/plan-changed";
 import { RenewalReceiptEmail, renewalReceiptSubject } from "@/emails/renewal-receipt";
 import { TrialEndingEmail, trialEndingSubject } from "@/emails/trial-ending";
-import { activations, licenses, plans, products } from "@/server/db/schema";
+import { activations, plans } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import { DAY_MS, addDays, now } from "@/server/domain/clock";
 import { env } from "@/server/env";
+import { loadLicenseForEmail as loadLicense } from "./license-for-email";
 import { PermanentEmailError, renderElement, type RenderedEmail } from "./rendered";
 
 /**
@@ -36,52 +36,6 @@ export type LifecycleTemplate = (typeof LIFECYCLE_TEMPLATES)[number];
 
 export const isLifecycleTemplate = (name: TemplateName): name is LifecycleTemplate =>
   (LIFECYCLE_TEMPLATES as readonly string[]).includes(name);
-
-type LoadedLicense = {
-  facts: LicenseFacts;
-  expiresAt: Date | null;
-  graceDays: number;
-  autoRenews: boolean;
-  cancelAt: Date | null;
-  stripeSubscriptionId: string | null;
-};
-
-/** The license as the email describes it; a license deleted since the email was owed can never be described. */
-async function loadLicense(tx: DbOrTx, licenseId: string): Promise<LoadedLicense> {
-  const [row] = await tx
-    .select({
-      keyHint: licenses.keyHint,
-      seats: licenses.maxActivations,
-      expiresAt: licenses.expiresAt,
-      autoRenews: licenses.autoRenews,
-      cancelAt: licenses.cancelAt,
-      stripeSubscriptionId: licenses.stripeSubscriptionId,
-      planName: plans.name,
-      entitlements: plans.entitlements,
-      graceDays: plans.graceDays,
-      productName: products.name,
-    })
-    .from(licenses)
-    .innerJoin(plans, eq(plans.id, licenses.planId))
-    .innerJoin(products, eq(products.id, plans.productId))
-    .where(eq(licenses.id, licenseId));
-  if (!row) throw new PermanentEmailError(`License ${licenseId} no longer exists.`);
-  return {
-    facts: {
-      productName: row.productName,
-      planName: row.planName,
-      keyHint: row.keyHint,
-      seats: row.seats,
-      expiresAt: row.expiresAt ? row.expiresAt.toISOString() : null,
-      entitlements: row.entitlements,
-    },
-    expiresAt: row.expiresAt,
-    graceDays: row.graceDays,
-    autoRenews: row.autoRenews,
-    cancelAt: row.cancelAt,
-    stripeSubscriptionId: row.stripeSubscriptionId,
-  };
-}
 
 async function loadPlan(tx: DbOrTx, planId: string) {
   const [plan] = await tx
