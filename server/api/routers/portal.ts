@@ -13,7 +13,7 @@ import { now } from "@/server/domain/clock";
 import { addressFromDoor } from "@/server/http/client-address";
 import { ActivationFileInput, createActivationFile } from "@/server/domain/licensing/activation-file";
 import { PortalEmailInput, portalEmails, requestEmailLink, requestKeyRotation } from "@/server/domain/portal/confirmations";
-import { limit } from "@/server/rest/handler";
+import { limitPortalEmails, limitPortalResets } from "../portal-limits";
 import { createBillingPortalSession, customerBilling } from "@/server/domain/billing/customer-billing";
 import { createTRPCRouter, customerProcedure } from "../trpc";
 
@@ -21,19 +21,6 @@ import { createTRPCRouter, customerProcedure } from "../trpc";
  * The customer portal. Every procedure acts for ctx.customerIds (the signed-in customer and the addresses they
  * have proven), which come from the session, never from input: ids in input only pick among their own things.
  */
-/**
- * Resets and manual-reset requests are rate limited per customer and per address (beyond the cooldown, which
- * only counts successful resets): a script cannot hammer the license lock or the operators' inbox.
- */
-async function limitResets(kind: string, customerId: string | null, headers: Headers) {
-  await limit(`portal-${kind}:ip:${addressFromDoor(headers)}`, 60);
-  if (customerId) await limit(`portal-${kind}:customer:${customerId}`, 5);
-}
-
-// Requests that send an email are limited per customer and per address emailed: a portal session cannot be
-// turned into a mail cannon aimed at someone's inbox.
-const REQUESTS_PER_MINUTE = 3;
-
 export const portalRouter = createTRPCRouter({
   me: customerProcedure.query(({ ctx }) => ({
     email: ctx.session.user.email,
@@ -58,13 +45,13 @@ export const portalRouter = createTRPCRouter({
     createActivationFile(ctx.db, customerActor(ctx.customerId), { ...body, licenseId, customerIds: ctx.customerIds }),
   ),
   resetDevices: customerProcedure.input(PortalLicenseInput).mutation(async ({ ctx, input }) => {
-    await limitResets("reset", ctx.customerId, ctx.headers);
+    await limitPortalResets("reset", ctx.customerId, addressFromDoor(ctx.headers));
     return ctx.db.transaction((tx) =>
       resetCustomerDevices(tx, customerActor(ctx.customerId), { licenseId: input.licenseId, customerIds: ctx.customerIds }),
     );
   }),
   requestManualReset: customerProcedure.input(PortalResetRequestInput).mutation(async ({ ctx, input }) => {
-    await limitResets("reset-request", ctx.customerId, ctx.headers);
+    await limitPortalResets("reset-request", ctx.customerId, addressFromDoor(ctx.headers));
     return ctx.db.transaction((tx) =>
       requestManualReset(tx, customerActor(ctx.customerId), {
         licenseId: input.licenseId,
@@ -89,15 +76,14 @@ export const portalRouter = createTRPCRouter({
   ),
   /** Emails a link that, once clicked, replaces the key (the old one stops at once). */
   requestKeyRotation: customerProcedure.input(PortalLicenseInput).mutation(async ({ ctx, input }) => {
-    await limit(`portal-request:${ctx.session.user.email.toLowerCase()}`, REQUESTS_PER_MINUTE);
+    await limitPortalEmails(ctx.session.user.email);
     return ctx.db.transaction((tx) =>
       requestKeyRotation(tx, customerActor(ctx.customerId), { licenseId: input.licenseId, customerIds: ctx.customerIds }),
     );
   }),
   /** Emails a link to another address; once clicked, its licenses show here too. */
   addEmail: customerProcedure.input(PortalEmailInput).mutation(async ({ ctx, input }) => {
-    await limit(`portal-request:${ctx.session.user.email.toLowerCase()}`, REQUESTS_PER_MINUTE);
-    await limit(`portal-email-link:${input.email.toLowerCase()}`, REQUESTS_PER_MINUTE);
+    await limitPortalEmails(ctx.session.user.email, input.email);
     return ctx.db.transaction((tx) =>
       requestEmailLink(tx, customerActor(ctx.customerId), {
         customerId: ctx.customerId,
