@@ -54,20 +54,8 @@ const TOUCH_ONE_SQL = touchSql(`
   select $1::uuid as id, $2::timestamptz as at, $3::bool as set_name, $4::text as name, $5::bool as set_platform,
          $6::text as platform, $7::bool as set_metadata, $8::jsonb as metadata, 1 as i`);
 
-function touchValues(touches: Touch[]): unknown[] {
-  return [
-    touches.map((t) => t.id),
-    touches.map((t) => t.at),
-    touches.map((t) => t.name !== undefined),
-    touches.map((t) => t.name ?? null),
-    touches.map((t) => t.platform !== undefined),
-    touches.map((t) => t.platform ?? null),
-    touches.map((t) => t.metadata !== undefined),
-    touches.map((t) => (t.metadata === undefined ? null : JSON.stringify(t.metadata))),
-  ];
-}
-
-const touchOneValues = (t: Touch): unknown[] => [
+/** One touch's parameters, in the statements' order ($1 to $8). */
+const touchParams = (t: Touch): unknown[] => [
   t.id,
   t.at,
   t.name !== undefined,
@@ -85,10 +73,9 @@ const batchers = new WeakMap<Pool, StatementBatcher<Touch, TouchRow>>();
 export function touchBatcher(pool: Pool): StatementBatcher<Touch, TouchRow> {
   let batcher = batchers.get(pool);
   if (!batcher) {
-    batcher = new StatementBatcher<Touch, TouchRow>((config) => pool.query<TouchRow>(config), TOUCH_NAME, TOUCH_SQL, touchValues, 4, 256, {
+    batcher = new StatementBatcher<Touch, TouchRow>((config) => pool.query<TouchRow>(config), TOUCH_NAME, TOUCH_SQL, touchParams, 4, 256, {
       name: TOUCH_ONE_NAME,
       text: TOUCH_ONE_SQL,
-      values: touchOneValues,
     });
     batchers.set(pool, batcher);
   }
@@ -102,7 +89,7 @@ export async function touchActivation(db: Db, id: string, at: Date, details: See
   const client = db.$client;
   const touch: Touch = { id, at, ...details };
   const alone = async (c: Pool | PoolClient) =>
-    (await c.query<TouchRow>({ name: TOUCH_ONE_NAME, text: TOUCH_ONE_SQL, values: touchOneValues(touch) })).rows[0] ?? null;
+    (await c.query<TouchRow>({ name: TOUCH_ONE_NAME, text: TOUCH_ONE_SQL, values: touchParams(touch) })).rows[0] ?? null;
   let row: TouchRow | null;
   if ("release" in client) {
     // A checked-out client (a transaction, a test's connection): its own statement, in its own transaction.
