@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { nodeBody } from "@/server/rest/body";
 
 /**
  * node:http <-> the web Request/Response the route code takes and returns, for the routes the door answers
@@ -30,28 +31,19 @@ export function toWebRequest(req: IncomingMessage): Request {
 }
 
 /**
- * The request body as a web stream that reads only as fast as it is read. Cancelling (the bounded reader
- * refusing a flood) stops reading but leaves the socket open, so the 413 still reaches the client: the
- * answer then closes the connection (`sendWebResponse`).
+ * The request body as a web stream over the bounded reader's own node:http source (server/rest/body.ts,
+ * `nodeBody`): read only as fast as it is read; cancelling (a refused flood) stops reading but leaves the socket
+ * open, so the 413 still reaches the client (the answer then closes the connection: `sendWebResponse`).
  */
 function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  const reader = nodeBody(req);
   return new ReadableStream<Uint8Array>({
-    start(controller) {
-      req.on("data", (chunk: Buffer) => {
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        if ((controller.desiredSize ?? 0) <= 0) req.pause();
-      });
-      req.once("end", () => controller.close());
-      req.once("error", (err) => controller.error(err));
-      // A client gone mid-body: the reader gets an error (a 400 nobody reads), not a wait that never ends.
-      req.once("close", () => req.complete || controller.error(new Error("the client closed the connection mid-body")));
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done || !value) controller.close();
+      else controller.enqueue(value);
     },
-    pull() {
-      req.resume();
-    },
-    cancel() {
-      req.pause();
-    },
+    cancel: () => reader.cancel(),
   });
 }
 
