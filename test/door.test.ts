@@ -107,7 +107,7 @@ describe("the door", () => {
 
   it("boots once per process: instrumentation (migrations, worker) ran exactly once behind the door", async () => {
     expect(app.logs().match(/\[keystead\] worker started/g)).toHaveLength(1);
-    expect(app.logs().match(/\[keystead\] ready on http:\/\/127\.0\.0\.1:\d+ \(production\)/g)).toHaveLength(1);
+    expect(app.logs().match(/\[keystead\] ready on http:\/\/127\.0\.0\.1:\d+ \(production; Ed25519 by libsodium\)/g)).toHaveLength(1);
   });
 
   // 50 MB each, with no Content-Length: the reader must refuse at the limit while the body streams.

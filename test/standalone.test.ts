@@ -126,6 +126,8 @@ describe("the image's build, run as it runs in the container", () => {
     const first = await start();
     expect((await json(first, "/api/health")).body).toEqual({ ok: true, database: "ok", worker: "ok" });
     expect(readableLogs(first.output())).toContain(`using the embedded PostgreSQL in ${path.join(data, "postgres")}`);
+    // The native signer was copied beside it and loads (not the slower node:crypto fallback).
+    expect(readableLogs(first.output())).toContain("Ed25519 by libsodium");
     // Its data is where DATA_DIR says, owned by the app's user.
     expect(fs.statSync(path.join(data, "postgres", "PG_VERSION")).uid).toBe(user.uid);
 

@@ -9,6 +9,7 @@ import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import next from "next";
+import { ed25519Backend } from "@/server/domain/tokens/ed25519";
 import { bootOrExit } from "@/server/boot";
 import { EnvError, env, type Env } from "@/server/env";
 import { keepHeapNearLive } from "@/server/observability/heap";
@@ -142,7 +143,10 @@ async function main() {
   await bootOrExit();
   attachUpgradeHandler(app, server);
   server.listen(settings.PORT, hostname, () => {
-    logger().info(`[keystead] ready on http://${hostname ?? "localhost"}:${settings.PORT} (${dev ? "development" : "production"})`);
+    logger().info(`[keystead] ready on http://${hostname ?? "localhost"}:${settings.PORT} (${dev ? "development" : "production"}; Ed25519 by ${ed25519Backend})`);
+    if (ed25519Backend !== "libsodium") {
+      logger().warn("[keystead] sodium-native did not load here: signing with node:crypto instead (the same signatures, about half the rate)");
+    }
   });
 }
 

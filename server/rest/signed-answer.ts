@@ -77,7 +77,7 @@ export function signAnswer(to: SignedFor, answer: PublicAnswer): PublicAnswer | 
 function signedWith(key: SigningKey, to: SignedFor, answer: PublicAnswer): PublicAnswer {
   const date = now().toUTCString();
   const input = signingInput({ method: to.method, path: to.path, nonce: to.nonce, date, body: answer.body });
-  const sig = crypto.sign(null, input, key.privateKey).toString("base64url");
+  const sig = key.sign(input).toString("base64url");
   return {
     ...answer,
     headers: { ...answer.headers, date, "keystead-signature": `kid="${key.kid}", alg="EdDSA", sig="${sig}"` },

@@ -4,13 +4,14 @@ import { signingKeys } from "@/server/db/schema";
 import type { DbOrTx } from "@/server/db/client";
 import { now } from "@/server/domain/clock";
 import { open, seal } from "@/server/domain/secret-box";
+import { ed25519Signer, type Ed25519Signer } from "./ed25519";
 
 /**
- * Ed25519 signing keys for offline tokens. The private key is sealed with AUTH_SECRET before it is stored;
- * signing uses node:crypto's native Ed25519 (about 8x the pure-JS rate, STACK.md), and the signatures are the
- * same bytes any verifier (jose, @noble/ed25519) checks.
+ * Ed25519 signing keys for offline tokens and signed answers. The private key is sealed with AUTH_SECRET before
+ * it is stored; signing is native (libsodium, else node:crypto: ./ed25519.ts), many times the pure-JS rate
+ * (STACK.md), and the signatures are the same bytes any verifier (jose, @noble/ed25519) checks.
  */
-export type SigningKey = { kid: string; privateKey: crypto.KeyObject; publicKeyX: string };
+export type SigningKey = { kid: string; privateKey: crypto.KeyObject; publicKeyX: string; sign: Ed25519Signer };
 
 export type PublicJwk = { kty: "OKP"; crv: "Ed25519"; x: string; kid: string; alg: "EdDSA"; use: "sig" };
 
@@ -73,11 +74,8 @@ export async function signingKeyByKid(db: DbOrTx, kid: string): Promise<SigningK
 
 function parsedKey(row: typeof signingKeys.$inferSelect): SigningKey {
   const der = open("signing-key", row.privateKeyCiphertext);
-  const key = {
-    kid: row.kid,
-    privateKey: crypto.createPrivateKey({ key: der, format: "der", type: "pkcs8" }),
-    publicKeyX: row.publicKey,
-  };
+  const privateKey = crypto.createPrivateKey({ key: der, format: "der", type: "pkcs8" });
+  const key = { kid: row.kid, privateKey, publicKeyX: row.publicKey, sign: ed25519Signer(privateKey) };
   cache.set(row.kid, key);
   return key;
 }

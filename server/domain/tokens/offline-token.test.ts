@@ -3,6 +3,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { DAY_MS } from "@/server/domain/clock";
 import type { LicenseRecord } from "@/server/domain/licensing/lookup";
+import { ed25519Signer } from "./ed25519";
 import type { PublicJwk, SigningKey } from "./keyring";
 import { offlineTokenClaims, offlineTokenExpiry, signOfflineToken } from "./offline-token";
 import { verifyOfflineToken } from "./verify-portable";
@@ -10,7 +11,7 @@ import { verifyOfflineToken } from "./verify-portable";
 function makeKey(kid = `kid-${crypto.randomBytes(3).toString("hex")}`): { key: SigningKey; jwk: PublicJwk } {
   const { publicKey, privateKey } = crypto.generateKeyPairSync("ed25519");
   const x = publicKey.export({ format: "jwk" }).x!;
-  return { key: { kid, privateKey, publicKeyX: x }, jwk: { kty: "OKP", crv: "Ed25519", x, kid, alg: "EdDSA", use: "sig" } };
+  return { key: { kid, privateKey, publicKeyX: x, sign: ed25519Signer(privateKey) }, jwk: { kty: "OKP", crv: "Ed25519", x, kid, alg: "EdDSA", use: "sig" } };
 }
 
 const license = (over: Partial<LicenseRecord> = {}): LicenseRecord => ({

@@ -86,11 +86,11 @@ function encodedHeader(kid: string): string {
   return h;
 }
 
-/** Signs claims with node:crypto's native Ed25519 (the KeyObject is parsed once, in the keyring). */
+/** Signs claims with the key's native Ed25519 signer (prepared once, in the keyring). */
 export function signOfflineToken(key: SigningKey, claims: OfflineTokenClaims): string {
   const signingInput = `${encodedHeader(key.kid)}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
   // base64url is ASCII: latin1 encodes it byte for byte, skipping UTF-8's work.
-  const signature = crypto.sign(null, Buffer.from(signingInput, "latin1"), key.privateKey);
+  const signature = key.sign(Buffer.from(signingInput, "latin1"));
   return `${signingInput}.${signature.toString("base64url")}`;
 }
 
