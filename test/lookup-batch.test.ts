@@ -104,6 +104,25 @@ describe("batched license lookups", () => {
     }
   });
 
+  it("reads a lone lookup without a fingerprint (validate's usual call) as the full statement would, for every license", async () => {
+    // One at a time, so each is a batch of one and takes the key-only statement; the checked-out client runs
+    // the full one (with the activation join and the signing kid) for the same key.
+    const client = await database.pool.connect();
+    try {
+      for (const s of seeded) {
+        const keyOnly = await lookupLicense(database.db, hashLicenseKey(s.key)!);
+        const full = await lookupLicense(drizzle({ client, schema }), hashLicenseKey(s.key)!);
+        expect(keyOnly?.license).toEqual(full?.license);
+        expect(keyOnly?.activations).toBe(s.activated.size);
+        expect(keyOnly?.activation).toBeNull();
+        expect(keyOnly?.signingKid).toBeNull();
+      }
+      expect(await lookupLicense(database.db, hashLicenseKey("ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ")!)).toBeNull();
+    } finally {
+      client.release();
+    }
+  });
+
   it("never answers a lookup from a query that started before it was asked", async () => {
     const s = seeded[7]!;
     const keyHash = hashLicenseKey(s.key)!;

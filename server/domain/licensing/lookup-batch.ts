@@ -47,7 +47,7 @@ export class StatementBatcher<I, R extends { i: number }> {
    * @param params      one item's parameters, in the statement's order
    * @param maxInFlight batches running at once (each holds one pool connection while it runs)
    * @param maxBatch    items in one batch, to bound the statement's size and the time of any one query
-   * @param single      the statement for a batch of one item (its row's `i` is 1)
+   * @param single      the statement for a batch of one item (its row's `i` is 1), or the one for this item
    */
   constructor(
     private readonly query: QueryFn<R>,
@@ -56,7 +56,7 @@ export class StatementBatcher<I, R extends { i: number }> {
     private readonly params: (item: I) => unknown[],
     private readonly maxInFlight = 4,
     private readonly maxBatch = 256,
-    private readonly single?: SingleStatement,
+    private readonly single?: SingleStatement | ((item: I) => SingleStatement),
   ) {}
 
   run(item: I): Promise<R | null> {
@@ -85,7 +85,7 @@ export class StatementBatcher<I, R extends { i: number }> {
     try {
       const { rows } =
         batch.length === 1 && this.single
-          ? await this.query({ ...this.single, values: this.params(batch[0]!.item) })
+          ? await this.query({ ...this.singleFor(batch[0]!.item), values: this.params(batch[0]!.item) })
           : await this.query({ name: this.name, text: this.text, values: columns(batch.map((p) => this.params(p.item))) });
       const byPosition = new Map<number, R>();
       for (const row of rows) byPosition.set(row.i, row);
@@ -96,6 +96,10 @@ export class StatementBatcher<I, R extends { i: number }> {
       this.inFlight--;
       this.schedule();
     }
+  }
+
+  private singleFor(item: I): SingleStatement {
+    return typeof this.single === "function" ? this.single(item) : this.single!;
   }
 }
 
@@ -111,7 +115,14 @@ type KeyAsk = { keyHash: string; fingerprint: string | null };
  * `single`, `$1` and `$2` are one key hash and one fingerprint.
  */
 export class KeyLookupBatcher<R extends { i: number }> extends StatementBatcher<KeyAsk, R> {
-  constructor(query: QueryFn<R>, name: string, text: string, maxInFlight?: number, maxBatch?: number, single?: SingleStatement) {
+  constructor(
+    query: QueryFn<R>,
+    name: string,
+    text: string,
+    maxInFlight?: number,
+    maxBatch?: number,
+    single?: SingleStatement | ((ask: KeyAsk) => SingleStatement),
+  ) {
     super(query, name, text, (a) => [a.keyHash, a.fingerprint], maxInFlight, maxBatch, single);
   }
 
