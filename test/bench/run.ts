@@ -5,7 +5,7 @@
 //      rate limits off, at 100,000 and 1,000,000 licenses, vs (a) a trivial POST route in the same app, which
 //      goes through Next (the framework's ceiling) and (b) a bare node:http server doing the same indexed
 //      lookup (the machine's ceiling); activate also vs (c), activate's own statements over bare pg. Also
-//      validate from a single client in a loop, against (b)'s.
+//      validate from a single client in a loop, taking turns request by request with (b)'s.
 //   3. Resident memory of the app (web + worker, one process) idle and under that load.
 // Options: BENCH_SIZES=100000,1000000  BENCH_SECONDS=10  DATABASE_URL=<server to create keystead_bench_<size> on>
 //          BENCH_PIN=1 (servers on core 0, load generator on core 1)  BENCH_SKIP_BUILD=1 (measure the current .next)
@@ -106,36 +106,51 @@ async function load(
 }
 
 /**
- * One client calling in a loop over one keep-alive connection, each request sent when the previous answer
- * arrived: the latency a single copy of the software sees, in microseconds (autocannon rounds to whole ms).
+ * One client calling in a loop over one keep-alive connection per server, each request sent when the previous
+ * answer arrived: the latency a single copy of the software sees, in microseconds (autocannon rounds to whole
+ * ms). The two servers take turns request by request (one to `a`, one to `b`, ...), so both are measured over
+ * the same seconds: on a shared machine the noise of a whole round (a neighbour's burst, a slow minute) moved
+ * one side's p50 by 30% and more against the other's when each had rounds of its own.
  */
 type Single = { p50: number; p99: number; rps: number };
-async function singleClient(url: string, body: () => object, durationS: number): Promise<Single> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const latencies: number[] = [];
-  const end = Date.now() + durationS * 1000;
-  while (Date.now() < end) {
+async function singleClients(urlA: string, urlB: string, body: () => object, durationS: number): Promise<[Single, Single]> {
+  const agents = [new http.Agent({ keepAlive: true, maxSockets: 1 }), new http.Agent({ keepAlive: true, maxSockets: 1 })];
+  const latencies: [number[], number[]] = [[], []];
+  const one = (url: string, agent: http.Agent) => {
     const payload = JSON.stringify(body());
     const started = process.hrtime.bigint();
-    const status = await new Promise<number>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       const req = http.request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
         res.resume();
-        res.on("end", () => resolve(res.statusCode!));
+        res.on("end", () => {
+          if (res.statusCode !== 200) reject(new Error(`${url} answered ${res.statusCode}: the figures would be meaningless`));
+          else resolve(Number(process.hrtime.bigint() - started) / 1000);
+        });
       });
       req.on("error", reject);
       req.end(payload);
     });
-    if (status !== 200) throw new Error(`${url} answered ${status}: the figures would be meaningless`);
-    latencies.push(Number(process.hrtime.bigint() - started) / 1000);
+  };
+  const end = Date.now() + durationS * 1000;
+  const busy: [number, number] = [0, 0];
+  while (Date.now() < end) {
+    for (const k of [0, 1] as const) {
+      const t = Date.now();
+      latencies[k].push(await one(k === 0 ? urlA : urlB, agents[k]!));
+      busy[k] += Date.now() - t;
+    }
   }
-  agent.destroy();
-  latencies.sort((x, y) => x - y);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-  return { p50: at(0.5), p99: at(0.99), rps: latencies.length / durationS };
+  for (const agent of agents) agent.destroy();
+  return [0, 1].map((k) => {
+    const sorted = [...latencies[k]!].sort((x, y) => x - y);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+    // Throughput of that side alone: its requests over the time they took.
+    return { p50: at(0.5), p99: at(0.99), rps: sorted.length / (busy[k]! / 1000) };
+  }) as [Single, Single];
 }
-/** Like `combine`, for single-client rounds. */
+/** Single-client rounds as one figure: every round's samples weigh alike, so the mean p50 (and worst p99). */
 const combineSingle = (ls: Single[]): Single => ({
-  p50: Math.max(...ls.map((l) => l.p50)),
+  p50: ls.reduce((n, l) => n + l.p50, 0) / ls.length,
   p99: Math.max(...ls.map((l) => l.p99)),
   rps: ls.reduce((n, l) => n + l.rps, 0) / ls.length,
 });
@@ -254,8 +269,9 @@ async function main() {
         committed += (await commits(url)) - before;
         acts.push(await load(activateUrl, activateBody, seconds / rounds, { sampleRss: sample("activate") }));
         cs.push(await load(`${bareUrl}activate`, activateBody, seconds / rounds));
-        b1s.push(await singleClient(bareUrl, validateBody(size), seconds / rounds / 2));
-        v1s.push(await singleClient(validateUrl, validateBody(size), seconds / rounds / 2));
+        const [b1r, v1r] = await singleClients(bareUrl, validateUrl, validateBody(size), seconds / rounds);
+        b1s.push(b1r);
+        v1s.push(v1r);
       }
       [a, b, c, v, act] = [combine(as), combine(bs), combine(cs), combine(vs), combine(acts)];
       [v1, b1] = [combineSingle(v1s), combineSingle(b1s)];
