@@ -34,7 +34,7 @@ describe("the Ed25519 signer", () => {
   });
 
   it("falls back to node:crypto where libsodium cannot load, with the same signatures", () => {
-    // A process of its own, as on a platform without sodium-native's prebuild (KEYSTEAD_ED25519=node forces it).
+    // A process of its own, as on a platform without sodium-native's prebuild (ED25519_SIGNER=node forces it).
     const { privateKey } = crypto.generateKeyPairSync("ed25519");
     const pkcs8 = privateKey.export({ format: "der", type: "pkcs8" }).toString("base64");
     const script = `
@@ -44,11 +44,20 @@ describe("the Ed25519 signer", () => {
       console.log(JSON.stringify({ backend: ed25519Backend, sig: ed25519Signer(key)(Buffer.from("hello")).toString("hex") }));`;
     const run = spawnSync(process.execPath, ["node_modules/tsx/dist/cli.mjs", "--eval", script], {
       encoding: "utf8",
-      env: { ...process.env, KEYSTEAD_ED25519: "node" },
+      env: { ...process.env, ED25519_SIGNER: "node" },
     });
     expect(run.status, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout.trim());
     expect(out.backend).toBe("node:crypto");
     expect(out.sig).toBe(ed25519Signer(privateKey)(Buffer.from("hello")).toString("hex"));
+  });
+
+  it("refuses a value of ED25519_SIGNER it does not know, naming the setting", () => {
+    const run = spawnSync(process.execPath, ["node_modules/tsx/dist/cli.mjs", "--eval", `import "./server/domain/tokens/ed25519";`], {
+      encoding: "utf8",
+      env: { ...process.env, ED25519_SIGNER: "openssl" },
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('Invalid setting ED25519_SIGNER: "openssl" (use libsodium or node)');
   });
 });

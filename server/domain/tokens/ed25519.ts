@@ -23,7 +23,12 @@ type SodiumApi = typeof Sodium;
  * A platform without one (no prebuild, no compiler) falls back to node:crypto, with the same signatures.
  */
 function loadSodium(): SodiumApi | null {
-  if (process.env.KEYSTEAD_ED25519 === "node") return null;
+  // ED25519_SIGNER=node (README "Settings") chooses node:crypto outright.
+  const chosen = process.env.ED25519_SIGNER ?? "libsodium";
+  if (chosen !== "libsodium" && chosen !== "node") {
+    throw new Error(`Invalid setting ED25519_SIGNER: "${chosen}" (use libsodium or node)`);
+  }
+  if (chosen === "node") return null;
   try {
     const load = createRequire(path.join(process.cwd(), "package.json"));
     const name = "sodium-native";
