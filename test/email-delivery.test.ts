@@ -153,7 +153,7 @@ describe("delivering an outbox email", () => {
     expect(catcher.attempts()).toBe(before);
   });
 
-  it("records each refusal, reschedules with growing backoff, and gives up after 10 attempts", async () => {
+  it("records each refusal, reschedules with growing backoff (capped at an hour), and gives up after MAX_EMAIL_ATTEMPTS", async () => {
     useMailSettings({ SMTP_URL: catcher.url });
     vi.spyOn(console, "warn").mockImplementation(() => undefined);
     vi.spyOn(console, "error").mockImplementation(() => undefined);

@@ -8,8 +8,13 @@ import { emailRoute } from "./route";
 import { sendEmail } from "./send-email";
 import { logger } from "@/server/observability/log";
 
-/** After this many failed attempts the row is marked failed and nobody tries again. */
-export const MAX_EMAIL_ATTEMPTS = 10;
+/**
+ * After this many failed attempts the row is marked failed and nobody tries again (the admin's email outbox can
+ * still retry it). The backoff doubles up to an hour, so at the default RETRY_BASE_MS (10 s) the first 10
+ * attempts span 85 minutes and the rest come hourly: about 21 hours in all, enough to outlast a provider's bad
+ * day, where 10 attempts gave up on a buyer's key after an outage of an hour and a half.
+ */
+export const MAX_EMAIL_ATTEMPTS = 30;
 
 export type DeliveryOutcome =
   | { outcome: "sent"; provider: string; messageId: string }
