@@ -133,6 +133,10 @@ const EnvSchema = z
      */
     CHECKOUT_HEAL_AFTER_SECONDS: intSetting(15, 1),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    /** What signs tokens and answers (server/domain/tokens/ed25519.ts): libsodium where it loads, or node:crypto. */
+    ED25519_SIGNER: z
+      .enum(["libsodium", "node"], { error: (issue) => `${JSON.stringify(issue.input)} (use libsodium or node)` })
+      .default("libsodium"),
     /** Bearer token for GET /metrics (Prometheus); unset: /metrics answers 404. */
     METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
       message: "must be at least 16 characters",

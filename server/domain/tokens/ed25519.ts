@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import { createRequire } from "node:module";
 import path from "node:path";
 import type * as Sodium from "sodium-native";
+import { parseSetting } from "@/server/env";
 
 /**
  * Ed25519 signing for offline tokens and signed answers: libsodium (sodium-native) where it loads, node:crypto
@@ -24,11 +25,7 @@ type SodiumApi = typeof Sodium;
  */
 function loadSodium(): SodiumApi | null {
   // ED25519_SIGNER=node (README "Settings") chooses node:crypto outright.
-  const chosen = process.env.ED25519_SIGNER ?? "libsodium";
-  if (chosen !== "libsodium" && chosen !== "node") {
-    throw new Error(`Invalid setting ED25519_SIGNER: "${chosen}" (use libsodium or node)`);
-  }
-  if (chosen === "node") return null;
+  if (parseSetting("ED25519_SIGNER") === "node") return null;
   try {
     const load = createRequire(path.join(process.cwd(), "package.json"));
     const name = "sodium-native";
