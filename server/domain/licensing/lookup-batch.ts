@@ -30,6 +30,8 @@ type Pending<I, R> = {
  * time (measured: 0.4 ms of planning around a 0.04 ms lookup), while this one keeps its generic plan.
  */
 export type SingleStatement = { name: string; text: string };
+/** One statement for every batch of one, or the statement for this item. */
+export type SingleFor<I> = SingleStatement | ((item: I) => SingleStatement);
 
 /**
  * One named statement run for every item that arrived while earlier runs were in flight. `params` gives one
@@ -56,7 +58,7 @@ export class StatementBatcher<I, R extends { i: number }> {
     private readonly params: (item: I) => unknown[],
     private readonly maxInFlight = 4,
     private readonly maxBatch = 256,
-    private readonly single?: SingleStatement | ((item: I) => SingleStatement),
+    private readonly single?: SingleFor<I>,
   ) {}
 
   run(item: I): Promise<R | null> {
@@ -121,7 +123,7 @@ export class KeyLookupBatcher<R extends { i: number }> extends StatementBatcher<
     text: string,
     maxInFlight?: number,
     maxBatch?: number,
-    single?: SingleStatement | ((ask: KeyAsk) => SingleStatement),
+    single?: SingleFor<KeyAsk>,
   ) {
     super(query, name, text, (a) => [a.keyHash, a.fingerprint], maxInFlight, maxBatch, single);
   }

@@ -88,8 +88,7 @@ const lookupSql = (source: string) => `
     left join activations a on a.license_id = l.id and a.fingerprint = q.fingerprint`;
 const LOOKUP_SQL = lookupSql("unnest($1::text[], $2::text[]) with ordinality as q(key_hash, fingerprint, i)");
 /** The same for one key (lookup-batch.ts says why it is a statement of its own). */
-const LOOKUP_ONE_SQL = lookupSql("(select $1::text as key_hash, $2::text as fingerprint, 1 as i) as q");
-const LOOKUP_ONE_NAME = "keystead_license_by_key";
+const LOOKUP_ONE = { name: "keystead_license_by_key", text: lookupSql("(select $1::text as key_hash, $2::text as fingerprint, 1 as i) as q") };
 const LOOKUP_NAME = "keystead_licenses_by_keys";
 /**
  * One key with no fingerprint (validate's usual call): the license columns alone, without the activation join
@@ -111,7 +110,6 @@ const LOOKUP_KEY_ONLY = {
     join products pr on pr.id = p.product_id
    where l.key_hash = $1`,
 };
-const LOOKUP_ONE = { name: LOOKUP_ONE_NAME, text: LOOKUP_ONE_SQL };
 
 type LookupRow = {
   i: number;
@@ -172,7 +170,7 @@ export async function lookupLicense(db: Db, keyHash: string, fingerprint?: strin
   const r =
     "release" in client
       ? // A checked-out client (a transaction, a test's connection): its own query, on its own snapshot.
-        (await client.query<LookupRow>({ name: LOOKUP_ONE_NAME, text: LOOKUP_ONE_SQL, values: [keyHash, fingerprint ?? null] })).rows[0]
+        (await client.query<LookupRow>({ ...LOOKUP_ONE, values: [keyHash, fingerprint ?? null] })).rows[0]
       : await lookupBatcher(client).lookup(keyHash, fingerprint ?? null);
   if (!r) return null;
   return {
